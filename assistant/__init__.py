@@ -1,0 +1,1 @@
+"""The municipal assistant's own package: settings, content per municipality and shared code."""

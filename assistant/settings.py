@@ -1,0 +1,67 @@
+"""Configuration from the environment, validated once, with defaults that run on one machine.
+
+Every setting is an environment variable (documented in the README). Secrets are never read
+from files in the repository. A wrong value stops start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(ValueError):
+    """A setting in the environment has a value the assistant cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_municipality: str
+    retention_days: int
+    rasa_port: int
+    action_server_port: int
+    demo_site_port: int
+    webchat_allowed_origins: tuple[str, ...]
+    feedback_database_url: str
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def demo_site_url(self) -> str:
+        return f"http://127.0.0.1:{self.demo_site_port}/"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    demo_port = _int(env, "DEMO_SITE_PORT", 8080, 1, 65535)
+    origins = env.get("WEBCHAT_ALLOWED_ORIGINS", "").strip()
+    allowed = (
+        tuple(o.strip().rstrip("/") for o in origins.split(",") if o.strip())
+        if origins
+        else (f"http://127.0.0.1:{demo_port}", f"http://localhost:{demo_port}")
+    )
+    return Settings(
+        default_municipality=env.get("ASSISTANT_MUNICIPALITY", "utrecht").strip().lower(),
+        retention_days=_int(env, "ASSISTANT_RETENTION_DAYS", 30, 1, 3650),
+        rasa_port=_int(env, "RASA_PORT", 5005, 1, 65535),
+        action_server_port=_int(env, "ACTION_SERVER_PORT", 5055, 1, 65535),
+        demo_site_port=demo_port,
+        webchat_allowed_origins=allowed,
+        feedback_database_url=env.get("FEEDBACK_DATABASE_URL", "sqlite:///var/feedback.sqlite"),
+    )
