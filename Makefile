@@ -54,6 +54,7 @@ run: $(MODEL)
 
 test: $(MODEL) node_modules/.installed system-deps
 	$(RASA) data validate --fail-on-warnings
+	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(PY) -m pytest
 
 # --- figures and hygiene ---------------------------------------------------------------------

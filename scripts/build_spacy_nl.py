@@ -17,6 +17,7 @@ def build(target: Path) -> None:
     nlp.initialize()
     nlp.meta["name"] = "nl_blank_lookup"
     nlp.meta["description"] = "Blank Dutch pipeline: tokenizer and lookup lemmatizer"
+    target.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(target)
 
 

@@ -1,0 +1,60 @@
+"""The domain's texts fit the facts and the actions that fill them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from actions.answers import DOCUMENT_TOPICS, TOPICS
+from assistant.content import known_municipalities, load_municipality
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+RESPONSES: dict = DOMAIN["responses"]
+AGENCY_PLACEHOLDERS = {"agency_name", "agency_topics", "agency_phone", "agency_url"}
+PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]+)\}(?!\})")
+
+
+def placeholders(response: dict) -> set[str]:
+    found = set(PLACEHOLDER.findall(response.get("text", "")))
+    for button in response.get("buttons", []):
+        found |= set(PLACEHOLDER.findall(button["title"]))
+    return found
+
+
+def test_every_placeholder_is_a_fact_of_every_municipality() -> None:
+    for municipality in known_municipalities():
+        facts = set(load_municipality(municipality).template_values())
+        for name, variants in RESPONSES.items():
+            for variant in variants:
+                missing = placeholders(variant) - facts - AGENCY_PLACEHOLDERS
+                assert not missing, f"{name} uses {missing}, unknown for {municipality}"
+
+
+def test_every_answer_action_has_its_response() -> None:
+    for topic in TOPICS:
+        assert f"utter_{topic}" in RESPONSES, topic
+    documents = DOMAIN["slots"]["document"]["values"]
+    for topic in DOCUMENT_TOPICS:
+        for document in documents:
+            assert f"utter_{topic}_{document}" in RESPONSES, (topic, document)
+
+
+def test_variant_responses_exist_only_for_known_slot_values() -> None:
+    for name in RESPONSES:
+        for topic, slot in TOPICS.items():
+            prefix = f"utter_{topic}_"
+            if slot and name.startswith(prefix):
+                assert name[len(prefix) :] in DOMAIN["slots"][slot]["values"], name
+
+
+def test_buttons_fit_whatsapp_and_carry_a_payload() -> None:
+    for name, variants in RESPONSES.items():
+        for variant in variants:
+            buttons = variant.get("buttons", [])
+            assert len(buttons) <= 3, f"{name}: WhatsApp shows at most 3 buttons"
+            for button in buttons:
+                assert 0 < len(button["title"]) <= 20, f"{name}: title too long for WhatsApp"
+                assert button["payload"].startswith("/"), name
