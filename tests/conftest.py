@@ -1,0 +1,129 @@
+"""Fixtures shared by the whole test suite.
+
+- `assistant_stack`: the real assistant (actions, Rasa with the trained model, demo site) on free
+  loopback ports, started once per test session.
+- `postgres_url`: a fresh, uniquely named PostgreSQL database per test, dropped afterwards.
+- `redis_url` / `redis_prefix`: the real Redis and a key prefix per test (keys deleted after).
+
+PostgreSQL and Redis are real services (127.0.0.1:5432 user postgres, 127.0.0.1:6379); when one
+is not reachable the tests that need it fail with a message saying so, they are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+from psycopg2 import sql
+
+from assistant.stack import Stack, StackError, free_ports, running_stack
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODEL_PATH = REPO_ROOT / "models" / "assistant.tar.gz"
+
+# Overridable for machines where the services live elsewhere; the defaults are the CI services.
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
+POSTGRES_URL_TEMPLATE = os.environ.get(
+    "TEST_POSTGRES_URL_TEMPLATE", "postgresql://postgres@127.0.0.1:5432/{database}"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def assistant_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running assistant. Use `stack.rest_webhook_url`, `stack.demo_url`, `stack.rasa_url`.
+
+    Conversations are kept apart by giving every test its own sender id. Logs of the three
+    processes are kept under pytest's temporary directory (`stack.log_dir`); the settings they
+    run with (feedback database, allowed origins) are `stack.settings`.
+    """
+    if not MODEL_PATH.is_file():
+        pytest.fail(f"No trained model at {MODEL_PATH}: run `make train` first.", pytrace=False)
+    work = tmp_path_factory.mktemp("assistant-stack")
+    rasa_port, action_port, demo_port = free_ports(3)
+    try:
+        with running_stack(
+            MODEL_PATH,
+            rasa_port=rasa_port,
+            action_port=action_port,
+            demo_port=demo_port,
+            # Independent of the developer's own environment (e.g. production values).
+            env_overrides={
+                "FEEDBACK_DATABASE_URL": f"sqlite:///{work / 'feedback.sqlite'}",
+                "WEBCHAT_ALLOWED_ORIGINS": f"http://127.0.0.1:{demo_port},http://localhost:{demo_port}",
+                "RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+            },
+            log_dir=work / "logs",
+        ) as stack:
+            yield stack
+    except StackError as error:
+        pytest.fail(f"The assistant did not start:\n{error}", pytrace=False)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy/psycopg2 URL of an empty database that exists only for this test."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = _postgres_admin()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        admin.close()
+    try:
+        yield POSTGRES_URL_TEMPLATE.format(database=name)
+    finally:
+        admin = _postgres_admin()
+        try:
+            with admin.cursor() as cursor:
+                # FORCE (PostgreSQL 13+) ends connections a test left open, e.g. a pool.
+                cursor.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+        finally:
+            admin.close()
+
+
+def _postgres_admin() -> psycopg2.extensions.connection:
+    try:
+        connection = psycopg2.connect(POSTGRES_ADMIN_DSN, connect_timeout=5)
+    except psycopg2.OperationalError as error:
+        pytest.fail(
+            f"PostgreSQL is not reachable ({POSTGRES_ADMIN_DSN}): {error}".strip(), pytrace=False
+        )
+    connection.autocommit = True  # CREATE/DROP DATABASE cannot run inside a transaction
+    return connection
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of the real Redis; checked once per session."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(f"Redis is not reachable ({REDIS_URL}): {error}", pytrace=False)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix ("test:<random>:") only this test uses; its keys are deleted afterwards."""
+    prefix = f"test:{uuid.uuid4().hex[:16]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
