@@ -1,0 +1,654 @@
+"""Web chat channel: the widget on a municipality's website talks to Rasa over one WebSocket.
+
+Enable it in ``credentials.yml``::
+
+    channels.webchat.WebChatInput:
+
+(no options; everything comes from the environment, see ``assistant/settings.py``). Rasa then
+serves, under ``/webhooks/webchat/``:
+
+==========================  =====================================================================
+``GET /``                   health check: ``{"status": "ok"}``
+``GET /widget.js``          the widget script; a page embeds it with one ``<script>`` tag
+``GET /widget.css``         the widget's styles
+``GET /tokens.css``         NL Design System style design tokens (themes utrecht and zwolle)
+``GET /ws`` (WebSocket)     the chat protocol below
+==========================  =====================================================================
+
+The WebSocket is refused with HTTP 403 unless the ``Origin`` header is one of
+``WEBCHAT_ALLOWED_ORIGINS`` (a browser always sends it; non-browser clients must set it too;
+``*`` in the setting allows every origin).
+
+Protocol
+--------
+Every frame is a JSON object with a ``type``. Text frames only, at most 16 000 bytes.
+
+Client to server:
+
+``{"type": "hello", "session_id": "<22-64 of A-Z a-z 0-9 _ ->", "municipality": "utrecht"}``
+    Must come first; may be sent again on the same connection to switch to another (new)
+    conversation. ``session_id`` is a random id the widget creates and keeps in localStorage;
+    it doubles as the key to the conversation, so it must be unguessable (>= 128 bits).
+    ``municipality`` comes from the embed tag; unknown or missing ids fall back to
+    ``ASSISTANT_MUNICIPALITY``. The server answers with ``history``.
+``{"type": "message", "text": "..."}``
+    What the resident typed: 1 to 1000 characters after trimming.
+``{"type": "message", "payload": "/intent{...}"}``
+    A quick-reply button was chosen. Only payloads the assistant offered in this conversation
+    are accepted (so a page cannot inject arbitrary intents).
+``{"type": "rate_answer", "message_id": "<id of a bot message>", "helpful": true}``
+``{"type": "rate_conversation", "score": 1..10}``
+
+Server to client:
+
+``{"type": "history", "session_id", "municipality", "messages": [...], "conversation_score"}``
+    The current conversation session, rebuilt from the tracker store, so a reload or a
+    reconnect shows what was said. Items are ``{"role": "user", "text"}`` and bot messages as
+    below with ``"role": "bot"``; a bot item carries ``"rating": true|false|null``.
+``{"type": "typing", "active": true|false}``
+    The assistant started / finished working on the resident's message.
+``{"type": "bot", "id", "text", "buttons": [{"title", "payload"}], "custom"?}``
+    One answer. ``text`` is plain text that may contain Markdown links ``[tekst](https://...)``
+    and bare ``https://`` addresses: the widget turns those into links with DOM APIs and never
+    interprets anything as HTML. ``id`` identifies the answer for ``rate_answer``.
+``{"type": "rated", "message_id", "helpful"}`` / ``{"type": "rated", "score"}``
+    The rating was stored.
+``{"type": "error", "code", "message"}``
+    Something was wrong with the last frame or the assistant failed; ``message`` is Dutch text
+    for the resident. The connection stays usable.
+
+The municipality travels to Rasa as message metadata ``{"municipality": "<id>"}``. Message text
+is never logged above debug level; conversation ids appear in logs only as a short hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
+from sanic import Blueprint, response
+from sanic.exceptions import WebsocketClosed
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from websockets.exceptions import ConnectionClosed
+
+from assistant.content import known_municipalities
+from assistant.feedback import FeedbackStore
+from assistant.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+WEBCHAT_DIR = Path(__file__).resolve().parent.parent / "webchat"
+STATIC_FILES = {
+    "widget.js": "text/javascript; charset=utf-8",
+    "widget.css": "text/css; charset=utf-8",
+    "tokens.css": "text/css; charset=utf-8",
+}
+# Short enough that a new widget version reaches residents the same day; the ETag makes the
+# revalidation after expiry a cheap 304.
+STATIC_CACHE_CONTROL = "public, max-age=600"
+
+MAX_FRAME_BYTES = 16_000
+MAX_TEXT_LENGTH = 1000
+MAX_PAYLOAD_LENGTH = 500
+MESSAGES_PER_MINUTE = 30
+RESPONSE_TIMEOUT_SECONDS = 60.0
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
+MUNICIPALITY_ID = re.compile(r"[a-z0-9-]{1,64}")
+SENDER_PREFIX = "webchat-"
+
+# Dutch texts the resident reads (B1, formal "u").
+ERRORS = {
+    "bad_json": "Dit bericht kunnen wij niet lezen. Probeer het opnieuw.",
+    "unknown_type": "Dit soort bericht kennen wij niet. Laad de pagina opnieuw.",
+    "bad_field": "Dit bericht is niet goed ingevuld. Laad de pagina opnieuw.",
+    "too_long": f"Uw bericht is te lang. Gebruik maximaal {MAX_TEXT_LENGTH} tekens.",
+    "empty": "Uw bericht is leeg. Typ eerst uw vraag.",
+    "no_session": "Het gesprek is nog niet gestart. Laad de pagina opnieuw.",
+    "bad_session": "Dit gesprek kunnen wij niet openen. Start een nieuw gesprek.",
+    "unknown_choice": "Deze keuze is niet (meer) mogelijk. Typ uw vraag.",
+    "unknown_answer": "Dit antwoord kunnen wij niet vinden. Uw beoordeling is niet opgeslagen.",
+    "bad_score": "Kies een cijfer van 1 tot en met 10.",
+    "too_fast": "U stuurt veel berichten kort na elkaar. Wacht een minuut en probeer het opnieuw.",
+    "not_ready": "De assistent is nog niet klaar. Probeer het over een paar minuten opnieuw.",
+    "unavailable": "Het lukt nu niet om uw vraag te beantwoorden. Probeer het later opnieuw.",
+    "feedback_failed": "Uw beoordeling is niet opgeslagen. Probeer het later opnieuw.",
+}
+ORIGIN_REFUSED = "Deze website mag de chat van de gemeente niet gebruiken."
+
+
+class ProtocolError(Exception):
+    """A client frame we cannot act on; `code` selects the Dutch text in ERRORS."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+# --- client frames --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hello:
+    session_id: str
+    municipality: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str | None = None
+    payload: str | None = None
+
+
+@dataclass(frozen=True)
+class RateAnswer:
+    message_id: str
+    helpful: bool
+
+
+@dataclass(frozen=True)
+class RateConversation:
+    score: int
+
+
+ClientFrame = Hello | Message | RateAnswer | RateConversation
+
+
+def _string(frame: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
+    value = frame.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError("bad_field")
+    return value
+
+
+def parse_frame(raw: str | bytes) -> ClientFrame:
+    """Validate one client frame; raises ProtocolError with the reason."""
+    if isinstance(raw, bytes | bytearray):
+        raise ProtocolError("bad_json")
+    if len(raw.encode("utf-8", errors="replace")) > MAX_FRAME_BYTES:
+        raise ProtocolError("too_long")
+    try:
+        frame = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_json") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError("bad_json")
+    kind = frame.get("type")
+    if kind == "hello":
+        session_id = _string(frame, "session_id")
+        if not SESSION_ID.fullmatch(session_id):
+            raise ProtocolError("bad_session")
+        municipality = frame.get("municipality")
+        return Hello(session_id, municipality if isinstance(municipality, str) else None)
+    if kind == "message":
+        return _parse_message(frame)
+    if kind == "rate_answer":
+        message_id = _string(frame, "message_id")
+        helpful = frame.get("helpful")
+        if not message_id or len(message_id) > 64 or not isinstance(helpful, bool):
+            raise ProtocolError("bad_field")
+        return RateAnswer(message_id, helpful)
+    if kind == "rate_conversation":
+        score = frame.get("score")
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 10:
+            raise ProtocolError("bad_score")
+        return RateConversation(score)
+    raise ProtocolError("unknown_type")
+
+
+def _parse_message(frame: Mapping[str, Any]) -> Message:
+    text = _string(frame, "text", required=False)
+    payload = _string(frame, "payload", required=False)
+    if (text is None) == (payload is None):
+        raise ProtocolError("bad_field")
+    if payload is not None:
+        if not payload.strip() or len(payload) > MAX_PAYLOAD_LENGTH:
+            raise ProtocolError("bad_field")
+        return Message(payload=payload.strip())
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ProtocolError("too_long")
+    # Rasa reads text starting with "/" as a hand-written intent ("/human_handoff{...}"). A
+    # resident's typed text must go through NLU, so leading slashes are dropped.
+    text = text.strip().lstrip("/").strip()
+    if not text:
+        raise ProtocolError("empty")
+    return Message(text=text)
+
+
+# --- server frames --------------------------------------------------------------------------
+
+
+def error_frame(code: str) -> dict[str, str]:
+    return {"type": "error", "code": code, "message": ERRORS[code]}
+
+
+def message_id(timestamp: float | None, text: str) -> str:
+    """A stable id for one bot message, identical for the live frame and the history.
+
+    Rasa passes the BotUttered event's timestamp along with the message it sends, and stores
+    the same timestamp in the tracker, so both paths derive the same id without extra state.
+    """
+    return hashlib.sha256(f"{timestamp!r}\x00{text}".encode()).hexdigest()[:24]
+
+
+def _buttons(message: Mapping[str, Any]) -> list[dict[str, str]]:
+    offered = [
+        button
+        for key in ("buttons", "quick_replies")
+        if isinstance(message.get(key), list)
+        for button in message[key]
+    ]
+    buttons = []
+    for button in offered:
+        if not isinstance(button, Mapping):
+            continue
+        title, payload = button.get("title"), button.get("payload")
+        if isinstance(title, str) and isinstance(payload, str) and title and payload:
+            buttons.append({"title": title, "payload": payload})
+    return buttons
+
+
+def bot_frame(message: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Rasa's channel-neutral bot message as a `bot` frame; None when nothing to show."""
+    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    buttons = _buttons(message)
+    custom = message.get("custom") if isinstance(message.get("custom"), Mapping) else None
+    if not text and not buttons and custom is None:
+        return None
+    frame: dict[str, Any] = {
+        "type": "bot",
+        "id": message_id(message.get("timestamp"), text),
+        "text": text,
+        "buttons": buttons,
+    }
+    if custom is not None:
+        frame["custom"] = dict(custom)
+    return frame
+
+
+def _current_session(events: Iterable[Any]) -> list[Any]:
+    session: list[Any] = []
+    for event in events:
+        if isinstance(event, SessionStarted):
+            session = []
+        session.append(event)
+    return session
+
+
+def offered_payloads(events: Iterable[Any]) -> set[str]:
+    return {
+        button["payload"]
+        for event in events
+        if isinstance(event, BotUttered)
+        for button in _buttons(event.data or {})
+    }
+
+
+def history_messages(
+    events: Iterable[Any], ratings: Mapping[str, bool] | None = None
+) -> list[dict[str, Any]]:
+    """The current session's conversation as the resident saw it.
+
+    A button the resident chose is stored by Rasa as its payload; we show the button's title
+    instead, found among the buttons the assistant offered before it.
+    """
+    ratings = ratings or {}
+    items: list[dict[str, Any]] = []
+    titles: dict[str, str] = {}
+    for event in _current_session(events):
+        if isinstance(event, BotUttered):
+            frame = bot_frame(event.message())
+            if frame is None:
+                continue
+            titles.update({b["payload"]: b["title"] for b in frame["buttons"]})
+            frame.pop("type")
+            items.append({"role": "bot", **frame, "rating": ratings.get(frame["id"])})
+        elif isinstance(event, UserUttered) and event.text:
+            text = event.text
+            if text.startswith("/"):
+                if text not in titles:
+                    continue  # a payload not from a visible button (e.g. a test or API call)
+                text = titles[text]
+            items.append({"role": "user", "text": text})
+    return items
+
+
+def find_bot_message(events: Iterable[Any], wanted_id: str) -> BotUttered | None:
+    for event in _current_session(events):
+        if isinstance(event, BotUttered):
+            message = event.message()
+            text = message.get("text") if isinstance(message.get("text"), str) else ""
+            if message_id(message.get("timestamp"), text) == wanted_id:
+                return event
+    return None
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def origin_allowed(origin: str | None, allowed: Iterable[str]) -> bool:
+    if not origin:
+        return False
+    allowed = tuple(allowed)
+    return "*" in allowed or origin.rstrip("/") in allowed
+
+
+def resolve_municipality(requested: str | None, settings: Settings) -> str:
+    requested = (requested or "").strip().lower()
+    if MUNICIPALITY_ID.fullmatch(requested) and requested in known_municipalities():
+        return requested
+    return settings.default_municipality
+
+
+def log_id(sender_id: str) -> str:
+    """Conversation ids are bearer secrets (they unlock the history): log only a hash."""
+    return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
+
+
+class _RateLimit:
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+        self._times: deque[float] = deque()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        while self._times and now - self._times[0] > 60:
+            self._times.popleft()
+        if len(self._times) >= self._per_minute:
+            return False
+        self._times.append(now)
+        return True
+
+
+class WebSocketOutput(OutputChannel):
+    """Sends each bot message to the widget the moment Rasa produces it."""
+
+    def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        self._send = send
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        # Overridden whole: the base class splits text on blank lines and drops the
+        # timestamp we derive the message id from.
+        frame = bot_frame(message)
+        if frame is not None:
+            await self._send(frame)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text, **kwargs})
+
+
+class _Static:
+    """The widget's files, read on change, with an ETag for cheap revalidation."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._cache: dict[str, tuple[float, bytes, str]] = {}
+
+    def get(self, name: str) -> tuple[bytes, str] | None:
+        path = self._directory / name
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return None
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != mtime:
+            body = path.read_bytes()
+            etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+            cached = (mtime, body, etag)
+            self._cache[name] = cached
+        return cached[1], cached[2]
+
+
+# --- the channel ----------------------------------------------------------------------------
+
+
+class WebChatInput(InputChannel):
+    """Rasa input channel for the web chat widget (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "webchat"
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any] | None) -> WebChatInput:
+        if credentials:
+            raise ValueError(
+                "channels.webchat.WebChatInput takes no options in credentials.yml; "
+                f"configure it with environment variables (got {sorted(credentials)})"
+            )
+        return cls()
+
+    def __init__(
+        self, settings: Settings | None = None, feedback: FeedbackStore | None = None
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.feedback = feedback or FeedbackStore(self.settings.feedback_database_url)
+        self._static = _Static(WEBCHAT_DIR)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webchat = Blueprint("webchat_input", __name__)
+
+        @webchat.middleware("request")
+        async def check_origin(request: Request) -> HTTPResponse | None:
+            # Before the WebSocket handshake: a page on another site must not open a chat
+            # in the resident's browser (cross-site WebSocket hijacking).
+            if request.path.rstrip("/").endswith("/webchat/ws") and not origin_allowed(
+                request.headers.get("origin"), self.settings.webchat_allowed_origins
+            ):
+                logger.info("webchat connection refused: origin not allowed")
+                return response.json({"error": ORIGIN_REFUSED}, status=403)
+            return None
+
+        @webchat.listener("after_server_start")
+        async def purge_old_ratings(*_: Any) -> None:
+            # Ratings are kept as long as conversations (ASSISTANT_RETENTION_DAYS).
+            try:
+                removed = await asyncio.to_thread(
+                    self.feedback.purge_older_than, self.settings.retention_days
+                )
+                logger.info("webchat: removed %d ratings past the retention period", removed)
+            except Exception:
+                logger.exception("webchat: the feedback database is not usable")
+
+        @webchat.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webchat.route("/<name:(widget\\.js|widget\\.css|tokens\\.css)>", methods=["GET", "HEAD"])
+        async def static(request: Request, name: str) -> HTTPResponse:
+            found = self._static.get(name) if name in STATIC_FILES else None
+            if found is None:
+                return response.json({"error": "Dit bestand bestaat niet."}, status=404)
+            body, etag = found
+            headers = {
+                "Cache-Control": STATIC_CACHE_CONTROL,
+                "ETag": etag,
+                "X-Content-Type-Options": "nosniff",
+                # Embedded on other sites by design; lets pages with COEP load it too.
+                "Cross-Origin-Resource-Policy": "cross-origin",
+            }
+            if etag in request.headers.get("if-none-match", ""):
+                return response.empty(status=304, headers=headers)
+            return response.raw(
+                b"" if request.method == "HEAD" else body,
+                content_type=STATIC_FILES[name],
+                headers=headers,
+            )
+
+        @webchat.websocket("/ws")
+        async def chat(request: Request, ws: Any) -> None:
+            await _Conversation(self, request, ws, on_new_message).run()
+
+        return webchat
+
+
+class _Conversation:
+    """One WebSocket connection: reads frames one by one and answers them."""
+
+    def __init__(
+        self,
+        channel: WebChatInput,
+        request: Request,
+        ws: Any,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    ) -> None:
+        self.channel = channel
+        self.request = request
+        self.ws = ws
+        self.on_new_message = on_new_message
+        self.sender_id: str | None = None
+        self.municipality = channel.settings.default_municipality
+        self.rate_limit = _RateLimit(MESSAGES_PER_MINUTE)
+        self.open = True
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if not self.open:
+            return
+        try:
+            await self.ws.send(json.dumps(frame, ensure_ascii=False))
+        except Exception:  # closed underneath us: the widget reconnects and replays history
+            self.open = False
+
+    async def run(self) -> None:
+        try:
+            while self.open:
+                raw = await self.ws.recv()
+                if raw is None:
+                    continue
+                try:
+                    await self.handle(parse_frame(raw))
+                except ProtocolError as problem:
+                    await self.send(error_frame(problem.code))
+        except (ConnectionClosed, WebsocketClosed):
+            pass  # the resident left or the network dropped; the widget reconnects
+        except Exception:
+            logger.exception("webchat connection failed")  # our bug; no message content
+        finally:
+            self.open = False
+
+    def agent(self) -> Any:
+        agent = getattr(self.request.app.ctx, "agent", None)
+        if agent is None or not agent.is_ready():
+            raise ProtocolError("not_ready")
+        return agent
+
+    async def tracker_events(self) -> list[Any]:
+        assert self.sender_id is not None
+        tracker = await self.agent().tracker_store.retrieve(self.sender_id)
+        return list(tracker.events) if tracker is not None else []
+
+    async def handle(self, frame: ClientFrame) -> None:
+        if isinstance(frame, Hello):
+            await self.hello(frame)
+            return
+        if self.sender_id is None:
+            raise ProtocolError("no_session")
+        if isinstance(frame, Message):
+            await self.message(frame)
+        elif isinstance(frame, RateAnswer):
+            await self.rate_answer(frame)
+        elif isinstance(frame, RateConversation):
+            await self.rate_conversation(frame)
+
+    async def hello(self, frame: Hello) -> None:
+        self.sender_id = SENDER_PREFIX + frame.session_id
+        self.municipality = resolve_municipality(frame.municipality, self.channel.settings)
+        events = await self.tracker_events()
+        try:
+            ratings = await asyncio.to_thread(self.channel.feedback.ratings_for, self.sender_id)
+        except Exception:
+            logger.exception("webchat: reading ratings failed; history is sent without them")
+            ratings = None
+        await self.send(
+            {
+                "type": "history",
+                "session_id": frame.session_id,
+                "municipality": self.municipality,
+                "messages": history_messages(events, ratings.answers if ratings else None),
+                "conversation_score": ratings.score if ratings else None,
+            }
+        )
+        logger.info("webchat conversation %s opened", log_id(self.sender_id))
+
+    async def message(self, frame: Message) -> None:
+        if not self.rate_limit.allow():
+            raise ProtocolError("too_fast")
+        self.agent()  # fail early with a clear text when the model is still loading
+        if frame.payload is not None and frame.payload not in offered_payloads(
+            _current_session(await self.tracker_events())
+        ):
+            raise ProtocolError("unknown_choice")
+        assert self.sender_id is not None
+        user_message = UserMessage(
+            text=frame.payload if frame.payload is not None else frame.text,
+            output_channel=WebSocketOutput(self.send),
+            sender_id=self.sender_id,
+            input_channel=WebChatInput.name(),
+            metadata={"municipality": self.municipality},
+        )
+        await self.send({"type": "typing", "active": True})
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(self.on_new_message(user_message), RESPONSE_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            logger.error("webchat conversation %s: no answer in time", log_id(self.sender_id))
+            await self.send(error_frame("unavailable"))
+        except Exception:
+            logger.exception("webchat conversation %s: Rasa failed", log_id(self.sender_id))
+            await self.send(error_frame("unavailable"))
+        finally:
+            await self.send({"type": "typing", "active": False})
+        logger.info(
+            "webchat conversation %s answered in %.0f ms",
+            log_id(self.sender_id),
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def rate_answer(self, frame: RateAnswer) -> None:
+        event = find_bot_message(await self.tracker_events(), frame.message_id)
+        if event is None:
+            raise ProtocolError("unknown_answer")
+        response_name = (event.metadata or {}).get("utter_action")
+        await self._store(
+            self.channel.feedback.rate_answer,
+            sender_id=self.sender_id,
+            message_id=frame.message_id,
+            answer_text=event.text or "",
+            helpful=frame.helpful,
+            municipality=self.municipality,
+            response_name=response_name if isinstance(response_name, str) else None,
+        )
+        await self.send({"type": "rated", "message_id": frame.message_id, "helpful": frame.helpful})
+
+    async def rate_conversation(self, frame: RateConversation) -> None:
+        await self._store(
+            self.channel.feedback.rate_conversation,
+            sender_id=self.sender_id,
+            score=frame.score,
+            municipality=self.municipality,
+        )
+        await self.send({"type": "rated", "score": frame.score})
+
+    async def _store(self, method: Callable[..., None], **kwargs: Any) -> None:
+        try:
+            await asyncio.to_thread(method, **kwargs)
+        except Exception:
+            logger.exception("webchat: storing a rating failed")
+            raise ProtocolError("feedback_failed") from None

@@ -1,0 +1,427 @@
+"""The web chat widget in headless Chromium on the demo page: keyboard only, checked by axe-core.
+
+Uses Debian's chromium and chromedriver (`make system-deps`) and axe-core from node_modules
+(`npm ci`). Every wait is an explicit WebDriverWait on a condition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+AXE_PATH = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT_SECONDS = 60  # upper bound; a first answer on a cold 2-core machine can be slow
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+MAX_TABS = 40
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not Path(path).exists():
+            pytest.fail(f"{path} is missing: run `make system-deps`.", pytrace=False)
+    with tempfile.TemporaryDirectory(prefix="webchat-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,900",
+            "--lang=nl-NL",
+        ):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.set_script_timeout(WAIT_SECONDS)
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def wait(driver: WebDriver, condition: Callable[[WebDriver], object], message: str = "") -> object:
+    return WebDriverWait(driver, WAIT_SECONDS).until(condition, message)
+
+
+def css(driver: WebDriver, selector: str) -> list[WebElement]:
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def press(driver: WebDriver, *keys: str) -> None:
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+def focused(driver: WebDriver) -> WebElement:
+    return driver.switch_to.active_element
+
+
+def tab_to(driver: WebDriver, matches: Callable[[WebElement], bool], backwards=False) -> None:
+    """Press Tab (or Shift+Tab) until the focused element matches: what a keyboard user does."""
+    for _ in range(MAX_TABS):
+        if backwards:
+            ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(
+                Keys.SHIFT
+            ).perform()
+        else:
+            press(driver, Keys.TAB)
+        if matches(focused(driver)):
+            return
+    raise AssertionError("the element could not be reached with the Tab key")
+
+
+def has_class(name: str) -> Callable[[WebElement], bool]:
+    return lambda element: name in (element.get_attribute("class") or "").split()
+
+
+def axe_violations(driver: WebDriver) -> list[str]:
+    if not AXE_PATH.is_file():
+        pytest.fail(f"{AXE_PATH} is missing: run `npm ci`.", pytrace=False)
+    if not driver.execute_script("return !!window.axe"):
+        driver.execute_script(AXE_PATH.read_text(encoding="utf-8"))
+    # Colours are only final once the opening animation has ended.
+    wait(
+        driver,
+        lambda d: d.execute_script(
+            "return document.getAnimations().every("
+            "a => a.playState !== 'running' || a.effect.getTiming().iterations === Infinity)"
+        ),
+    )
+    result = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        const options = {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']};
+        axe.run(document, options)
+          .then(r => done(r.violations.map(v => v.id + ' (' + v.help + '): ' +
+                v.nodes.map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' | '))))
+          .catch(e => done(['axe failed: ' + e]));
+        """,
+        WCAG_TAGS,
+    )
+    return list(result)
+
+
+def open_demo(driver: WebDriver, url: str) -> None:
+    driver.get(url)
+    wait(driver, lambda d: css(d, ".ga-launcher"), "the chat launcher did not appear")
+
+
+def open_chat_with_keyboard(driver: WebDriver) -> WebElement:
+    tab_to(driver, has_class("ga-launcher"))
+    launcher = focused(driver)
+    assert launcher.accessible_name == "Stel uw vraag"
+    assert launcher.get_attribute("aria-expanded") == "false"
+    press(driver, Keys.ENTER)
+    panel = wait(driver, lambda d: [p for p in css(d, ".ga-panel") if p.is_displayed()])[0]
+    assert panel.get_attribute("role") == "dialog"
+    assert panel.accessible_name  # labelled by the title
+    wait(driver, lambda d: has_class("ga-input")(focused(d)), "focus did not move into the input")
+    return panel
+
+
+def bot_messages(driver: WebDriver) -> list[WebElement]:
+    return css(driver, ".ga-message--bot")
+
+
+def ask(driver: WebDriver, text: str) -> WebElement:
+    """Type into the focused input and press Enter; wait for the whole answer. Returns its last
+    bot message."""
+    before = len(bot_messages(driver))
+    assert has_class("ga-input")(focused(driver))
+    press(driver, text, Keys.ENTER)
+    return wait_for_answer(driver, before)
+
+
+def wait_for_answer(driver: WebDriver, before: int) -> WebElement:
+    wait(driver, lambda d: len(bot_messages(d)) > before, "no answer appeared")
+    # The answer is complete when the rating buttons are added to its last message.
+    wait(driver, lambda d: css(d, ".ga-log .ga-message--bot:last-of-type .ga-feedback"))
+    return bot_messages(driver)[-1]
+
+
+def user_texts(driver: WebDriver) -> list[str]:
+    return [
+        (e.get_attribute("textContent") or "").strip()
+        for e in css(driver, ".ga-message--user .ga-text")
+    ]
+
+
+def assert_no_violations(driver: WebDriver, when: str) -> None:
+    violations = axe_violations(driver)
+    assert violations == [], f"axe-core found WCAG problems {when}:\n" + "\n".join(violations)
+
+
+# --- tests -----------------------------------------------------------------------------------
+
+
+def test_keyboard_only_conversation_with_history_and_ratings(browser, assistant_stack) -> None:
+    open_demo(browser, assistant_stack.demo_url)
+    assert_no_violations(browser, "on the demo page with the chat closed")
+
+    panel = open_chat_with_keyboard(browser)
+    log = panel.find_element(By.CSS_SELECTOR, "[role='log']")
+    assert log.get_attribute("aria-live") == "polite"
+    assert panel.find_element(By.XPATH, "./ancestor::*[@lang][1]").get_attribute("lang") == "nl"
+    assert_no_violations(browser, "with the chat open")
+
+    greeting = ask(browser, "hallo")
+    assert greeting.is_displayed()
+    assert_no_violations(browser, "with messages in the chat")
+
+    # A quick reply: reached with Shift+Tab from the input, chosen with Enter.
+    tab_to(browser, has_class("ga-button--choice"), backwards=True)
+    choice = focused(browser).text
+    before = len(bot_messages(browser))
+    press(browser, Keys.ENTER)
+    wait(browser, lambda d: user_texts(d)[-1:] == [choice], "the quick reply's title is not shown")
+    answer = wait_for_answer(browser, before)
+    wait(browser, lambda d: has_class("ga-input")(focused(d)))
+
+    # Rate the answer: Shift+Tab to "Nuttig", Space.
+    tab_to(browser, lambda e: e.text == "Nuttig", backwards=True)
+    rated_id = answer.get_attribute("data-message-id")
+    assert (
+        focused(browser)
+        .find_element(By.XPATH, "./ancestor::div[contains(@class,'ga-message--bot')]")
+        .get_attribute("data-message-id")
+        == rated_id
+    )
+    press(browser, Keys.SPACE)
+    wait(browser, lambda d: focused(d).get_attribute("aria-pressed") == "true")
+    wait(browser, lambda d: "Bedankt voor uw reactie." in answer.text)
+
+    # Rate the conversation: the "Beoordeel dit gesprek" control, radio buttons 1-10.
+    tab_to(browser, lambda e: e.text == "Beoordeel dit gesprek")
+    press(browser, Keys.ENTER)
+    wait(browser, lambda d: focused(d).get_attribute("type") == "radio")
+    press(browser, Keys.SPACE, *([Keys.ARROW_RIGHT] * 7))  # 1, then on to 8
+    assert focused(browser).get_attribute("value") == "8"
+    tab_to(browser, lambda e: e.text == "Cijfer versturen")
+    press(browser, Keys.ENTER)
+    wait(browser, lambda d: "U gaf dit gesprek een 8." in panel.text)
+    assert_no_violations(browser, "with ratings given")
+
+    # Escape closes the chat and puts the focus back on the launcher.
+    press(browser, Keys.ESCAPE)
+    wait(browser, lambda d: not panel.is_displayed())
+    assert has_class("ga-launcher")(focused(browser))
+
+    # After a reload the conversation and the ratings are still there.
+    shown_before = user_texts(browser)
+    browser.refresh()
+    wait(browser, lambda d: css(d, ".ga-launcher"))
+    open_chat_with_keyboard(browser)
+    wait(browser, lambda d: user_texts(d) == shown_before, "the history was not shown")
+    assert shown_before == ["hallo", choice]
+    rated = wait(browser, lambda d: css(d, f"[data-message-id='{rated_id}'] [aria-pressed='true']"))
+    assert rated[0].text == "Nuttig"
+    assert css(browser, "input[type='radio'][value='8']")[0].is_selected()
+
+
+def test_new_conversation_clears_the_chat(browser, assistant_stack) -> None:
+    open_demo(browser, assistant_stack.demo_url)
+    open_chat_with_keyboard(browser)
+    ask(browser, "hallo")
+    tab_to(browser, lambda e: e.text == "Nieuw gesprek", backwards=True)
+    press(browser, Keys.ENTER)
+    wait(browser, lambda d: not css(d, ".ga-message"), "the old messages are still shown")
+    assert has_class("ga-input")(focused(browser))
+    browser.refresh()
+    wait(browser, lambda d: css(d, ".ga-launcher"))
+    open_chat_with_keyboard(browser)
+    assert not css(browser, ".ga-message")
+
+
+@pytest.mark.parametrize(
+    ("width", "height"),
+    [(320, 640), (640, 360)],  # a small phone; a 1280x720 screen at 200% zoom
+    ids=["320px", "200pct-zoom"],
+)
+def test_chat_reflows_on_small_screens(browser, assistant_stack, width, height) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    open_demo(browser, assistant_stack.demo_url)
+    panel = open_chat_with_keyboard(browser)
+    ask(browser, "hallo")
+    size = browser.execute_script(
+        "const p = document.querySelector('.ga-panel');"
+        "return {vw: window.innerWidth, left: p.getBoundingClientRect().left,"
+        " right: p.getBoundingClientRect().right, scroll: p.scrollWidth, client: p.clientWidth};"
+    )
+    assert size["left"] >= 0 and size["right"] <= size["vw"], size  # fits the screen
+    assert size["scroll"] <= size["client"], size  # no sideways scrolling inside the chat
+    assert panel.find_element(By.CSS_SELECTOR, ".ga-input").is_displayed()
+    assert_no_violations(browser, f"at {width}x{height} CSS pixels")
+
+
+def test_links_are_real_links_and_html_is_shown_as_text(browser, assistant_stack) -> None:
+    open_demo(browser, assistant_stack.demo_url)
+    open_chat_with_keyboard(browser)
+    answer = ask(browser, "ik wil een medewerker spreken")
+    links = answer.find_elements(By.CSS_SELECTOR, ".ga-bubble a")
+    assert links, f"no link in the answer: {answer.text!r}"
+    assert all(link.get_attribute("href").startswith("https://") for link in links)
+    assert "](" not in answer.text  # no Markdown left over
+
+    attack = '<img src="x" onerror="document.title=\'hacked\'">'
+    ask(browser, attack)
+    assert attack in user_texts(browser)
+    assert not css(browser, ".ga-panel img")
+    assert browser.title != "hacked"
+
+
+def test_nothing_is_loaded_from_other_servers(browser, assistant_stack) -> None:
+    open_demo(browser, assistant_stack.demo_url)
+    open_chat_with_keyboard(browser)
+    ask(browser, "hallo")
+    allowed = {
+        urlsplit(assistant_stack.demo_url).netloc,
+        urlsplit(assistant_stack.rasa_url).netloc,
+    }
+    used = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert used, "no resources recorded"
+    assert {urlsplit(url).netloc for url in used} <= allowed, used
+    assert not [
+        entry
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
+
+
+def test_zwolle_theme_and_reduced_motion(browser, assistant_stack) -> None:
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]},
+    )
+    open_demo(browser, assistant_stack.demo_url + "zwolle/")
+    root = css(browser, ".gemeente-assistent")[0]
+    assert "zwolle-theme" in root.get_attribute("class")
+    panel = open_chat_with_keyboard(browser)
+    header = panel.find_element(By.CSS_SELECTOR, ".ga-header")
+    assert header.value_of_css_property("background-color") == "rgba(0, 76, 135, 1)"
+    assert panel.value_of_css_property("animation-name") == "none"
+    assert "Zwolle" in ask(browser, "hallo").text
+    assert_no_violations(browser, "on the Zwolle page with the chat open")
+
+
+class TcpRelay:
+    """A plain TCP relay to Rasa that the test can cut and restore: a real network outage
+    between the browser and the assistant, without touching the shared stack."""
+
+    def __init__(self, target: str) -> None:
+        parts = urlsplit(target)
+        self._target = (parts.hostname, parts.port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    def __enter__(self) -> TcpRelay:
+        self._thread.start()
+        self.resume()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self, coroutine):  # type: ignore[no-untyped-def]
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    def resume(self) -> None:
+        self._run(self._listen())
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones."""
+        self._run(self._close())
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(
+            self._handle, "127.0.0.1", self.port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update({writer, up_writer})
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self._writers.difference_update({writer, up_writer})
+
+
+def test_reconnects_after_the_connection_drops(browser, assistant_stack) -> None:
+    with TcpRelay(assistant_stack.rasa_url) as relay:
+        open_demo(browser, f"{assistant_stack.demo_url}?rasa={relay.url}")
+        open_chat_with_keyboard(browser)
+        ask(browser, "hallo")
+        shown = len(css(browser, ".ga-message"))
+
+        relay.cut()
+        status = wait(browser, lambda d: [s for s in css(d, ".ga-connection") if s.is_displayed()])
+        assert "Geen verbinding" in status[0].text
+        assert status[0].find_element(By.CSS_SELECTOR, "[role='status']")
+        assert "Nu opnieuw verbinden" in status[0].text
+
+        relay.resume()
+        wait(
+            browser,
+            lambda d: not status[0].is_displayed() or "hersteld" in status[0].text,
+            "the widget did not reconnect",
+        )
+        assert len(css(browser, ".ga-message")) == shown  # the history was not shown twice
+        ask(browser, "dank je wel")  # the focus stayed in the input all along
