@@ -2,6 +2,7 @@
 #   rasa      python -m rasa run ...            (NLU + dialogue, REST and web chat channels)
 #   actions   python -m rasa_sdk --actions actions
 #   webchat   python -m assistant.demo_site     (demo municipality page with the chat widget)
+#   retention python -m assistant.retention     (daily purge of conversations past the retention period)
 # Build after `make train`: the trained model (models/assistant.tar.gz) and the Dutch spaCy
 # pipeline it loads at run time (models/spacy-nl) are copied into the image.
 FROM python:3.10-slim

@@ -4,7 +4,7 @@ production (docker-compose.yml, Dockerfile, deploy/).
 On one machine: the running stack answers a resident, and start-up problems (a port in use, a
 process that dies) are reported clearly instead of hanging. In production there is no Docker
 engine on the development and CI machines, so the compose file is checked
-structurally: the five services, their images, health checks and start order, secrets only from
+structurally: the six services, their images, health checks and start order, secrets only from
 the environment and every variable documented in deploy/.env.example. The production endpoints
 file is read with Rasa's own reader and its tracker store and lock store are exercised against
 the real PostgreSQL and Redis. When the `docker compose` CLI is installed, it validates the file
@@ -39,8 +39,8 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / "deploy" / ".env.example"
 PRODUCTION_ENDPOINTS = REPO_ROOT / "deploy" / "endpoints.production.yml"
 
-SERVICES = {"rasa", "actions", "webchat", "redis", "postgres"}
-OUR_SERVICES = {"rasa", "actions", "webchat"}  # built from this repository
+SERVICES = {"rasa", "actions", "webchat", "retention", "redis", "postgres"}
+OUR_SERVICES = {"rasa", "actions", "webchat", "retention"}  # built from this repository
 # What the Python services need at run time inside the image.
 IMAGE_DIRECTORIES = {"assistant", "actions", "channels", "webchat", "models"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE", re.IGNORECASE)
@@ -239,7 +239,7 @@ def test_make_bench_reports_throughput_latency_and_errors(assistant_stack: Stack
 # --- the compose file ---------------------------------------------------------------------------
 
 
-def test_compose_defines_the_five_services_with_an_image(
+def test_compose_defines_the_six_services_with_an_image(
     services: dict[str, dict[str, Any]],
 ) -> None:
     assert set(services) == SERVICES
@@ -262,7 +262,11 @@ def test_every_service_has_a_health_check(services: dict[str, dict[str, Any]]) -
 def test_services_start_only_after_what_they_need_is_healthy(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    needs = {"rasa": {"actions", "postgres", "redis"}, "webchat": {"rasa"}}
+    needs = {
+        "rasa": {"actions", "postgres", "redis"},
+        "webchat": {"rasa"},
+        "retention": {"postgres"},
+    }
     for name, service in services.items():
         depends = service.get("depends_on") or {}
         assert isinstance(depends, dict), f"{name}: depends_on needs conditions (a mapping)"
@@ -288,6 +292,19 @@ def test_rasa_runs_the_trained_model_with_the_production_endpoints(
     assert option("--endpoints") == "deploy/endpoints.production.yml"
     assert (REPO_ROOT / option("--credentials")).is_file()
     assert "5005" in command
+
+
+def test_retention_purges_daily_in_the_database_rasa_keeps_conversations_in(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    command = _command(services["retention"])
+    assert command[:3] == ["python", "-m", "assistant.retention"]
+    assert float(command[command.index("--every-hours") + 1]) <= 24
+    retention_env, rasa_env = _environment(services["retention"]), _environment(services["rasa"])
+    for name in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER"):
+        assert retention_env.get(name) == rasa_env[name], f"retention: {name} differs from rasa"
+    assert retention_env.get("POSTGRES_PASSWORD") == rasa_env["POSTGRES_PASSWORD"]
+    assert retention_env.get("ASSISTANT_RETENTION_DAYS") == rasa_env["ASSISTANT_RETENTION_DAYS"]
 
 
 def test_the_commands_run_code_and_files_that_are_in_the_image(

@@ -58,3 +58,28 @@ def test_buttons_fit_whatsapp_and_carry_a_payload() -> None:
             for button in buttons:
                 assert 0 < len(button["title"]) <= 20, f"{name}: title too long for WhatsApp"
                 assert button["payload"].startswith("/"), name
+
+
+def _actions_in_dialogue_data() -> set[str]:
+    used = set()
+    for path in (ROOT / "data").glob("*/*.yml"):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for block in content.get("rules", []) + content.get("stories", []):
+            used |= {step["action"] for step in block.get("steps", []) if "action" in step}
+    return used
+
+
+def test_every_response_is_reachable() -> None:
+    """Rasa's validator only sees responses named in stories and rules; the rest must be ones
+    the actions render, or they are dead text nobody will ever read."""
+    rendered_by_actions = {"utter_ask_document", "utter_out_of_scope", "utter_out_of_scope_agency"}
+    rendered_by_actions |= {name for name in RESPONSES if name.startswith("utter_fallback_")}
+    rendered_by_actions |= {name for name in RESPONSES if name.startswith("utter_topic_")}
+    for topic in [*TOPICS, *DOCUMENT_TOPICS]:
+        rendered_by_actions |= {
+            name
+            for name in RESPONSES
+            if name == f"utter_{topic}" or name.startswith(f"utter_{topic}_")
+        }
+    unreachable = set(RESPONSES) - rendered_by_actions - _actions_in_dialogue_data()
+    assert not unreachable
