@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.content import Municipality, known_municipalities, load_municipality
+from assistant.content import Municipality, known_municipality, load_municipality
 from assistant.settings import load_settings
 
 SLOT = "municipality"
@@ -22,16 +22,13 @@ CARRIED_OVER_SLOTS = ("document", "permit")
 
 
 def _requested(metadata: dict[str, Any] | None) -> str | None:
-    value = (metadata or {}).get(SLOT)
-    if isinstance(value, str) and value.strip().lower() in known_municipalities():
-        return value.strip().lower()
-    return None
+    return known_municipality((metadata or {}).get(SLOT))
 
 
 def municipality_for(tracker: Tracker) -> Municipality:
     """The conversation's municipality: slot, else this message's metadata, else the default."""
     chosen = (
-        _requested({SLOT: tracker.get_slot(SLOT)})
+        known_municipality(tracker.get_slot(SLOT))
         or _requested(tracker.latest_message.get("metadata"))
         or load_settings().default_municipality
     )

@@ -166,6 +166,14 @@ def known_municipalities(directory: Path | None = None) -> frozenset[str]:
     )
 
 
+def known_municipality(requested: object) -> str | None:
+    """The id a channel or slot asked for, if it names a shipped municipality (else None)."""
+    if not isinstance(requested, str):
+        return None
+    candidate = requested.strip().lower()
+    return candidate if candidate in known_municipalities() else None
+
+
 def load_municipality(
     municipality_id: str, directory: Path | None = None, national_path: Path | None = None
 ) -> Municipality:

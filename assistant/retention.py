@@ -54,13 +54,15 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from assistant.privacy import install_log_redaction
-from assistant.settings import ConfigError, load_settings
+from assistant.settings import (
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    ConfigError,
+    load_settings,
+)
 
 logger = logging.getLogger(__name__)
 
-# Same bounds as ASSISTANT_RETENTION_DAYS in assistant/settings.py.
-MIN_RETENTION_DAYS = 1
-MAX_RETENTION_DAYS = 3650
 MAX_EVERY_HOURS = 24 * 365
 # After a failed purge (database down, wrong password) try again sooner than the full interval.
 RETRY_SECONDS = 15 * 60

@@ -10,6 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# Days a conversation is kept after its last message (ASSISTANT_RETENTION_DAYS).
+MIN_RETENTION_DAYS = 1
+MAX_RETENTION_DAYS = 3650
+
 
 class ConfigError(ValueError):
     """A setting in the environment has a value the assistant cannot use."""
@@ -58,7 +62,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     return Settings(
         default_municipality=env.get("ASSISTANT_MUNICIPALITY", "utrecht").strip().lower(),
-        retention_days=_int(env, "ASSISTANT_RETENTION_DAYS", 30, 1, 3650),
+        retention_days=_int(
+            env, "ASSISTANT_RETENTION_DAYS", 30, MIN_RETENTION_DAYS, MAX_RETENTION_DAYS
+        ),
         rasa_port=_int(env, "RASA_PORT", 5005, 1, 65535),
         action_server_port=_int(env, "ACTION_SERVER_PORT", 5055, 1, 65535),
         demo_site_port=demo_port,

@@ -83,7 +83,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
 
-from assistant.content import known_municipalities
+from assistant.content import known_municipality
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings, load_settings
 
@@ -105,7 +105,6 @@ MAX_PAYLOAD_LENGTH = 500
 MESSAGES_PER_MINUTE = 30
 RESPONSE_TIMEOUT_SECONDS = 60.0
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
-MUNICIPALITY_ID = re.compile(r"[a-z0-9-]{1,64}")
 SENDER_PREFIX = "webchat-"
 
 # Dutch texts the resident reads (B1, formal "u").
@@ -346,13 +345,6 @@ def origin_allowed(origin: str | None, allowed: Iterable[str]) -> bool:
     return "*" in allowed or origin.rstrip("/") in allowed
 
 
-def resolve_municipality(requested: str | None, settings: Settings) -> str:
-    requested = (requested or "").strip().lower()
-    if MUNICIPALITY_ID.fullmatch(requested) and requested in known_municipalities():
-        return requested
-    return settings.default_municipality
-
-
 def log_id(sender_id: str) -> str:
     """Conversation ids are bearer secrets (they unlock the history): log only a hash."""
     return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
@@ -569,7 +561,9 @@ class _Conversation:
 
     async def hello(self, frame: Hello) -> None:
         self.sender_id = SENDER_PREFIX + frame.session_id
-        self.municipality = resolve_municipality(frame.municipality, self.channel.settings)
+        self.municipality = (
+            known_municipality(frame.municipality) or self.channel.settings.default_municipality
+        )
         events = await self.tracker_events()
         try:
             ratings = await asyncio.to_thread(self.channel.feedback.ratings_for, self.sender_id)
