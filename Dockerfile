@@ -25,6 +25,7 @@ RUN pip install pip==24.0 && pip install -r requirements.txt
 COPY assistant/ assistant/
 COPY actions/ actions/
 COPY channels/ channels/
+COPY rasa_sdk_plugins/ rasa_sdk_plugins/
 COPY webchat/ webchat/
 COPY models/ models/
 COPY credentials.yml endpoints.yml ./

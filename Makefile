@@ -8,7 +8,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := models/spacy-nl
 MODEL := models/assistant.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
-SRC := assistant actions channels scripts tests
+SRC := assistant actions channels rasa_sdk_plugins scripts tests
 
 .PHONY: help run train test eval bench lint format validate lock system-deps clean
 

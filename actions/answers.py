@@ -7,14 +7,16 @@ domain.yml, the facts (fees, links, phone numbers) in assistant/municipalities/<
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.municipality import municipality_for
 from assistant.agencies import detect_agency
+from assistant.slot_values import canonical_value
 
 # topic -> the slot whose value selects a more specific response, if any
 TOPICS: dict[str, str | None] = {
@@ -46,11 +48,19 @@ def response_for(topic: str, variant: str | None, domain: dict[str, Any]) -> str
     return f"utter_{topic}"
 
 
-class AnswerAction(Action):
-    """Utters the topic's response filled with the conversation's municipality facts."""
+class AnswerAction(Action, ABC):
+    """Utters the topic's response filled with the conversation's municipality facts.
 
-    topic: str = ""
+    Abstract, so the SDK registers only the generated per-topic actions below, not this base as
+    an action named "action_answer_".
+    """
+
     variant_slot: str | None = None
+
+    @property
+    @abstractmethod
+    def topic(self) -> str:
+        """The topic answered: a key of TOPICS."""
 
     def name(self) -> str:
         return f"action_answer_{self.topic}"
@@ -58,7 +68,11 @@ class AnswerAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        variant = tracker.get_slot(self.variant_slot) if self.variant_slot else None
+        variant = (
+            canonical_value(self.variant_slot, tracker.get_slot(self.variant_slot))
+            if self.variant_slot
+            else None
+        )
         facts = municipality_for(tracker).template_values()
         dispatcher.utter_message(response=response_for(self.topic, variant, domain), **facts)
         return []
@@ -102,7 +116,10 @@ class ActionAnswerDocument(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         topic = latest_document_topic(tracker)
-        document = tracker.get_slot("document")
+        document = canonical_value("document", tracker.get_slot("document"))
+        if document is None:  # only a hand-made payload gets here: ask which document
+            dispatcher.utter_message(response="utter_ask_document")
+            return [SlotSet("document", None)]
         facts = municipality_for(tracker).template_values()
         dispatcher.utter_message(response=f"utter_{topic}_{document}", **facts)
         return []

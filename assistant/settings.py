@@ -28,6 +28,12 @@ class Settings:
     demo_site_port: int
     webchat_allowed_origins: tuple[str, ...]
     feedback_database_url: str
+    # Shared state between processes (rate limits; later handoff streams). None: in-process.
+    redis_url: str | None = None
+    messages_per_minute_per_conversation: int = 30
+    messages_per_minute_per_address: int = 120
+    max_request_bytes: int = 64 * 1024
+    action_server_max_request_bytes: int = 4 * 1024 * 1024
 
     @property
     def rasa_url(self) -> str:
@@ -70,4 +76,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         demo_site_port=demo_port,
         webchat_allowed_origins=allowed,
         feedback_database_url=env.get("FEEDBACK_DATABASE_URL", "sqlite:///var/feedback.sqlite"),
+        redis_url=_redis_url(env),
+        messages_per_minute_per_conversation=_int(env, "CHAT_MESSAGES_PER_MINUTE", 30, 1, 100_000),
+        messages_per_minute_per_address=_int(
+            env, "CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS", 120, 1, 1_000_000
+        ),
+        # A resident's message is at most 1000 characters; the rest is headroom for metadata and
+        # the webhooks of later channels (WhatsApp, telephony).
+        max_request_bytes=_int(env, "RASA_MAX_REQUEST_BYTES", 64 * 1024, 1024, 16 * 1024 * 1024),
+        # Rasa sends the whole conversation with every action call.
+        action_server_max_request_bytes=_int(
+            env, "ACTION_SERVER_MAX_REQUEST_BYTES", 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024
+        ),
     )
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("REDIS_URL", "").strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {url!r}")
+    return url or None

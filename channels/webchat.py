@@ -32,7 +32,8 @@ Client to server:
     ``municipality`` comes from the embed tag; unknown or missing ids fall back to
     ``ASSISTANT_MUNICIPALITY``. The server answers with ``history``.
 ``{"type": "message", "text": "..."}``
-    What the resident typed: 1 to 1000 characters after trimming.
+    What the resident typed: 1 to 1000 characters after cleaning (channels/text.py: NFC, no
+    invisible or control characters; lone surrogates are refused).
 ``{"type": "message", "payload": "/intent{...}"}``
     A quick-reply button was chosen. Only payloads the assistant offered in this conversation
     are accepted (so a page cannot inject arbitrary intents).
@@ -69,7 +70,6 @@ import json
 import logging
 import re
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +86,8 @@ from websockets.exceptions import ConnectionClosed
 from assistant.content import known_municipality
 from assistant.feedback import FeedbackStore
 from assistant.settings import Settings, load_settings
+from channels.limits import MessageLimits, client_address, limit_request_size
+from channels.text import MAX_TEXT_LENGTH, InvalidText, resident_text
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +102,7 @@ STATIC_FILES = {
 STATIC_CACHE_CONTROL = "public, max-age=600"
 
 MAX_FRAME_BYTES = 16_000
-MAX_TEXT_LENGTH = 1000
 MAX_PAYLOAD_LENGTH = 500
-MESSAGES_PER_MINUTE = 30
 RESPONSE_TIMEOUT_SECONDS = 60.0
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
 SENDER_PREFIX = "webchat-"
@@ -114,6 +114,7 @@ ERRORS = {
     "bad_field": "Dit bericht is niet goed ingevuld. Laad de pagina opnieuw.",
     "too_long": f"Uw bericht is te lang. Gebruik maximaal {MAX_TEXT_LENGTH} tekens.",
     "empty": "Uw bericht is leeg. Typ eerst uw vraag.",
+    "surrogate": "Uw bericht bevat tekens die wij niet kunnen lezen. Typ uw vraag opnieuw.",
     "no_session": "Het gesprek is nog niet gestart. Laad de pagina opnieuw.",
     "bad_session": "Dit gesprek kunnen wij niet openen. Start een nieuw gesprek.",
     "unknown_choice": "Deze keuze is niet (meer) mogelijk. Typ uw vraag.",
@@ -217,14 +218,10 @@ def _parse_message(frame: Mapping[str, Any]) -> Message:
         if not payload.strip() or len(payload) > MAX_PAYLOAD_LENGTH:
             raise ProtocolError("bad_field")
         return Message(payload=payload.strip())
-    if len(text) > MAX_TEXT_LENGTH:
-        raise ProtocolError("too_long")
-    # Rasa reads text starting with "/" as a hand-written intent ("/human_handoff{...}"). A
-    # resident's typed text must go through NLU, so leading slashes are dropped.
-    text = text.strip().lstrip("/").strip()
-    if not text:
-        raise ProtocolError("empty")
-    return Message(text=text)
+    try:
+        return Message(text=resident_text(text))
+    except InvalidText as problem:
+        raise ProtocolError(problem.reason) from None
 
 
 # --- server frames --------------------------------------------------------------------------
@@ -350,21 +347,6 @@ def log_id(sender_id: str) -> str:
     return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
 
 
-class _RateLimit:
-    def __init__(self, per_minute: int) -> None:
-        self._per_minute = per_minute
-        self._times: deque[float] = deque()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        while self._times and now - self._times[0] > 60:
-            self._times.popleft()
-        if len(self._times) >= self._per_minute:
-            return False
-        self._times.append(now)
-        return True
-
-
 class WebSocketOutput(OutputChannel):
     """Sends each bot message to the widget the moment Rasa produces it."""
 
@@ -432,10 +414,12 @@ class WebChatInput(InputChannel):
     ) -> None:
         self.settings = settings or load_settings()
         self.feedback = feedback or FeedbackStore(self.settings.feedback_database_url)
+        self.limits = MessageLimits(self.settings)
         self._static = _Static(WEBCHAT_DIR)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webchat = Blueprint("webchat_input", __name__)
+        limit_request_size(webchat, self.settings.max_request_bytes)
 
         @webchat.middleware("request")
         async def check_origin(request: Request) -> HTTPResponse | None:
@@ -507,7 +491,7 @@ class _Conversation:
         self.on_new_message = on_new_message
         self.sender_id: str | None = None
         self.municipality = channel.settings.default_municipality
-        self.rate_limit = _RateLimit(MESSAGES_PER_MINUTE)
+        self.address = client_address(request)
         self.open = True
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -560,6 +544,10 @@ class _Conversation:
             await self.rate_conversation(frame)
 
     async def hello(self, frame: Hello) -> None:
+        # Opening conversations counts against the address too: a script cannot dodge the
+        # message limits by starting new conversations.
+        if not await self.channel.limits.allow_address(self.address):
+            raise ProtocolError("too_fast")
         self.sender_id = SENDER_PREFIX + frame.session_id
         self.municipality = (
             known_municipality(frame.municipality) or self.channel.settings.default_municipality
@@ -582,14 +570,14 @@ class _Conversation:
         logger.info("webchat conversation %s opened", log_id(self.sender_id))
 
     async def message(self, frame: Message) -> None:
-        if not self.rate_limit.allow():
+        assert self.sender_id is not None
+        if not await self.channel.limits.allow_message(self.sender_id, self.address):
             raise ProtocolError("too_fast")
         self.agent()  # fail early with a clear text when the model is still loading
         if frame.payload is not None and frame.payload not in offered_payloads(
             _current_session(await self.tracker_events())
         ):
             raise ProtocolError("unknown_choice")
-        assert self.sender_id is not None
         user_message = UserMessage(
             text=frame.payload if frame.payload is not None else frame.text,
             output_channel=WebSocketOutput(self.send),

@@ -78,13 +78,22 @@ def _reachable(url: str) -> bool:
 
 
 async def _turn(
-    session: aiohttp.ClientSession, webhook: str, sender: str, text: str, metadata: dict[str, str]
+    session: aiohttp.ClientSession,
+    webhook: str,
+    sender: str,
+    text: str,
+    metadata: dict[str, str],
+    address: str,
 ) -> tuple[float, str | None, bool]:
     """Send one message; return (latency, error kind or None, whether the reply was empty)."""
     started = time.perf_counter()
     try:
         async with session.post(
-            webhook, json={"sender": sender, "message": text, "metadata": metadata}
+            webhook,
+            json={"sender": sender, "message": text, "metadata": metadata},
+            # Each simulated resident has an address of their own (honoured when Rasa trusts a
+            # proxy, SANIC_PROXIES_COUNT=1, as the stack this script starts does).
+            headers={"X-Forwarded-For": address},
         ) as response:
             if response.status != 200:
                 return time.perf_counter() - started, f"HTTP {response.status}", False
@@ -117,7 +126,9 @@ async def _resident(
         for text in choose.choice(SCRIPTS):
             if time.perf_counter() >= deadline:
                 return
-            latency, error, empty = await _turn(session, webhook, sender, text, metadata)
+            latency, error, empty = await _turn(
+                session, webhook, sender, text, metadata, f"10.0.{number // 250}.{number % 250 + 1}"
+            )
             if error:
                 results.errors[error] += 1
             else:
@@ -239,7 +250,11 @@ def _target(args: argparse.Namespace, default_url: str) -> Iterator[str]:
     rasa_port, action_port, demo_port = free_ports(3)
     stack: Stack
     with running_stack(
-        MODEL_PATH, rasa_port=rasa_port, action_port=action_port, demo_port=demo_port
+        MODEL_PATH,
+        rasa_port=rasa_port,
+        action_port=action_port,
+        demo_port=demo_port,
+        env_overrides={"SANIC_PROXIES_COUNT": "1"},
     ) as stack:
         yield stack.rasa_url
 

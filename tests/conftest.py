@@ -59,6 +59,9 @@ def assistant_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]
                 "FEEDBACK_DATABASE_URL": f"sqlite:///{work / 'feedback.sqlite'}",
                 "WEBCHAT_ALLOWED_ORIGINS": f"http://127.0.0.1:{demo_port},http://localhost:{demo_port}",
                 "RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+                # As behind production's reverse proxy: each test resident reports an address
+                # of their own in X-Forwarded-For (tests/residents.py).
+                "SANIC_PROXIES_COUNT": "1",
             },
             log_dir=work / "logs",
         ) as stack:

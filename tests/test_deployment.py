@@ -33,6 +33,7 @@ import pytest
 import yaml
 
 from assistant.stack import PortInUseError, Stack, StackError, free_ports, running_stack
+from tests.residents import resident_headers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -42,7 +43,7 @@ PRODUCTION_ENDPOINTS = REPO_ROOT / "deploy" / "endpoints.production.yml"
 SERVICES = {"rasa", "actions", "webchat", "retention", "redis", "postgres"}
 OUR_SERVICES = {"rasa", "actions", "webchat", "retention"}  # built from this repository
 # What the Python services need at run time inside the image.
-IMAGE_DIRECTORIES = {"assistant", "actions", "channels", "webchat", "models"}
+IMAGE_DIRECTORIES = {"assistant", "actions", "channels", "rasa_sdk_plugins", "webchat", "models"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE", re.IGNORECASE)
 # ${NAME}, ${NAME:-default}, ${NAME:?message}; "$$" escapes compose interpolation.
 COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
@@ -127,7 +128,7 @@ def _say(stack: Stack, sender: str, text: str) -> list[dict[str, Any]]:
     request = urllib.request.Request(
         stack.rest_webhook_url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **resident_headers()},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200

@@ -2,7 +2,10 @@
 
 Residents write "3511 ab", "06-12 34 56 78" or "zaak-2026-0000123"; analytics, the back-office
 clients and the actions want one form per value. Regex and DIET extraction can also find the same
-span twice; the regex match is kept because its boundaries are exact.
+span twice; the regex match is kept because its boundaries are exact. Entities with a fixed set of
+values (document, permit) are mapped onto them, typos and look-alike digits included ("pasp00rt"
+is a passport); a value that means none of them is dropped, so no slot is filled with it and the
+assistant asks which one is meant.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
+
+from assistant.slot_values import KNOWN_VALUES, canonical_value
 
 REGEX_EXTRACTOR = "RegexEntityExtractor"
 
@@ -71,9 +76,15 @@ def deduplicate(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def normalise(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     result = []
     for entity in deduplicate(entities):
-        normaliser = NORMALISERS.get(entity["entity"])
+        name = entity["entity"]
+        normaliser = NORMALISERS.get(name)
         if normaliser and isinstance(entity.get("value"), str):
             entity = {**entity, "value": normaliser(entity["value"])}
+        elif name in KNOWN_VALUES:
+            value = canonical_value(name, entity.get("value"))
+            if value is None:
+                continue
+            entity = {**entity, "value": value}
         result.append(entity)
     return result
 

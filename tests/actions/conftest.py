@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from assistant.stack import Stack
+from tests.residents import resident_headers
 
 Say = Callable[[str], list[dict]]
 
@@ -20,6 +21,7 @@ def conversation(assistant_stack: Stack) -> Callable[[str], Say]:
 
     def start(municipality: str) -> Say:
         sender = f"test-{uuid.uuid4().hex}"
+        headers = resident_headers()
 
         def say(text: str) -> list[dict]:
             response = requests.post(
@@ -29,6 +31,7 @@ def conversation(assistant_stack: Stack) -> Callable[[str], Say]:
                     "message": text,
                     "metadata": {"municipality": municipality},
                 },
+                headers=headers,
                 timeout=60,
             )
             response.raise_for_status()

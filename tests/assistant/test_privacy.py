@@ -1,7 +1,9 @@
 import io
 import logging
 
-from assistant.privacy import install_log_redaction, is_bsn, redact
+import pytest
+
+from assistant.privacy import MAX_MESSAGE_CHARS, install_log_redaction, is_bsn, redact
 
 
 def test_personal_data_is_masked() -> None:
@@ -38,3 +40,56 @@ def test_log_output_is_redacted() -> None:
     finally:
         logger.removeHandler(handler)
     assert stream.getvalue().strip() == "bericht van [e-mail] over [telefoon]"
+
+
+# A quadratic pattern needs hours for a megabyte; these limits catch it many times over.
+HOSTILE = {
+    "word characters without @": "a" * 1_000_000,
+    "dots and word characters before @": ("a." * 500_000) + "@",
+    "many @ signs": "a@" * 500_000,
+    "digits and spaces": "0 " * 500_000,
+    "IBAN-like letters": "NL91" + "ABCD" * 250_000,
+}
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_masking_takes_linear_time_on_hostile_text(name: str) -> None:
+    text = HOSTILE[name]
+    assert redact(text)  # finishing within the time limit is the point
+
+
+@pytest.mark.timeout(20)
+def test_a_huge_log_line_is_cut_before_it_is_masked() -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger("test.privacy.huge")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        install_log_redaction(logger)
+        logger.warning("body: %s", "x" * 5_000_000 + " jan@example.nl")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert len(written) < MAX_MESSAGE_CHARS + 200
+    assert "ingekort" in written
+
+
+def test_a_traceback_is_masked_too() -> None:
+    stream = io.StringIO()
+    logger = logging.getLogger("test.privacy.traceback")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        install_log_redaction(logger)
+        try:
+            raise ValueError("request from piet@example.org with 0612345678")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "Traceback" in written
+    assert "piet@example.org" not in written and "0612345678" not in written

@@ -18,6 +18,7 @@ import pytest
 
 from assistant.feedback import FeedbackStore
 from assistant.settings import load_settings
+from tests.residents import resident_headers
 
 FRAME_TIMEOUT = 60.0  # a first answer on a cold 2-core machine can take a while
 
@@ -93,7 +94,7 @@ def connect(http: aiohttp.ClientSession, ws_url: str, origin: str):
     opened: list[aiohttp.ClientWebSocketResponse] = []
 
     async def _connect() -> Chat:
-        ws = await http.ws_connect(ws_url, headers={"Origin": origin})
+        ws = await http.ws_connect(ws_url, headers={"Origin": origin, **resident_headers()})
         opened.append(ws)
         return Chat(ws)
 
@@ -323,3 +324,73 @@ async def test_hello_with_a_new_id_starts_a_new_conversation(connect) -> None:
     await chat.ask("hallo")
     fresh = await chat.hello(new_session_id())  # "Nieuw gesprek" in the widget
     assert fresh["messages"] == []
+
+
+# --- hardening: strange text, limits that survive reconnects, huge frames -----------------------
+
+
+async def test_a_lone_surrogate_gets_a_dutch_error_and_the_chat_keeps_working(connect) -> None:
+    chat = await connect()
+    await chat.hello(new_session_id())
+    await chat.ws.send_str('{"type": "message", "text": "paspoort \\ud800 kosten"}')
+    frame = await chat.receive()
+    assert frame["code"] == "surrogate" and "tekens" in frame["message"]
+    assert "€" in bot_text(await chat.ask("wat kost een paspoort"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["pasp00rt kosten", "wat kost een pas\u200bpoort", "\u202ewat kost een paspoort\u202c"],
+)
+async def test_hidden_characters_and_look_alike_digits_still_get_the_answer(
+    connect, question: str
+) -> None:
+    chat = await connect()
+    await chat.hello(new_session_id())
+    answer = bot_text(await chat.ask(question))
+    assert "paspoort" in answer.lower() and "€" in answer, answer
+
+
+async def test_reconnecting_does_not_reset_the_message_limit(connect, assistant_stack) -> None:
+    limit = assistant_stack.settings.messages_per_minute_per_conversation
+    session = new_session_id()
+    chat = await connect()
+    await chat.hello(session)
+    for _ in range(limit):
+        await chat.ask("hallo")
+    again = await connect()
+    await again.hello(session)
+    assert (await _error_for(again, {"type": "message", "text": "hallo"}))["code"] == "too_fast"
+
+
+async def test_one_address_opening_many_conversations_is_limited_at_every_door(
+    http: aiohttp.ClientSession, ws_url: str, origin: str, assistant_stack
+) -> None:
+    headers = {"Origin": origin, **resident_headers()}
+    limit = assistant_stack.settings.messages_per_minute_per_address
+    ws = await http.ws_connect(ws_url, headers=headers)
+    chat = Chat(ws)
+    for _ in range(limit):
+        await chat.hello(new_session_id())
+    await chat.send({"type": "hello", "session_id": new_session_id(), "municipality": "utrecht"})
+    assert (await chat.receive())["code"] == "too_fast"
+    # The same address on the REST door shares the budget.
+    body = {"sender": "limit-test", "message": "hallo"}
+    rest_headers = {"X-Forwarded-For": headers["X-Forwarded-For"]}
+    async with http.post(assistant_stack.rest_webhook_url, json=body, headers=rest_headers) as r:
+        assert r.status == 429
+
+
+@pytest.mark.timeout(120)
+async def test_a_one_megabyte_frame_is_refused_while_another_resident_is_answered(
+    connect,
+) -> None:
+    attacker, resident = await connect(), await connect()
+    await attacker.hello(new_session_id())
+    await resident.hello(new_session_id())
+    huge = json.dumps({"type": "message", "text": "a." * 499_000 + "@"})
+    await attacker.ws.send_str(huge)
+    answer = await resident.ask("wat kost een rijbewijs")
+    assert "€" in bot_text(answer)
+    frame = await attacker.receive()
+    assert frame["code"] == "too_long"
