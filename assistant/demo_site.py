@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from assistant.settings import ConfigError, load_settings
+from assistant.weblog import quiet_client_errors
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "webchat" / "demo"
 PAGES = {"/": "index.html", "/zwolle/": "zwolle/index.html"}
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--port must be between 1 and 65535, got {port}", file=sys.stderr)
         return 2
     print(f"Demo site on http://{args.host}:{port}/ (chat server {rasa_url})", flush=True)
+    quiet_client_errors()
     web.run_app(create_app(rasa_url), host=args.host, port=port, print=None)
     return 0
 

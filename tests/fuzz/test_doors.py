@@ -224,6 +224,30 @@ def test_demo_site_answers_any_path_and_query_without_failing(
     assert "Traceback" not in response.text
 
 
+@pytest.mark.timeout(120)
+async def test_demo_site_refuses_a_megabyte_while_another_visitor_is_served(
+    assistant_stack: Stack,
+) -> None:
+    async def fetch(method: str, url: str, **kwargs: Any) -> int:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http,
+                http.request(method, url, **kwargs) as response,
+            ):
+                return response.status
+        except (aiohttp.ClientError, ConnectionError):
+            return 0  # connection cut while the body was sent: refused
+
+    statuses = await asyncio.gather(
+        fetch("POST", assistant_stack.demo_url, data=b"a." * 500_000 + b"@"),
+        fetch("GET", assistant_stack.demo_url + "?rasa=" + "a" * 1_000_000),
+        fetch("GET", assistant_stack.demo_url),
+    )
+    assert statuses[0] in (0, 405, 413), statuses
+    assert statuses[1] in (0, 400, 414, 431), statuses
+    assert statuses[2] == 200
+
+
 @pytest.mark.parametrize("entry", BODIES, ids=ids(BODIES))
 def test_action_server_refuses_every_malformed_corpus_body(assistant_stack: Stack, entry) -> None:
     response = requests.post(
