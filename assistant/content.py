@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from assistant.backends.config import BackendConfigError, BackendsConfig, parse_backends
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 MUNICIPALITIES_DIR = PACKAGE_DIR / "municipalities"
 NATIONAL_FILE = PACKAGE_DIR / "national.yml"
@@ -123,6 +125,9 @@ class Municipality:
     national: Mapping[str, Fact] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
+    # Its back-office systems (assistant/backends/config.py); none: residents are sent to the
+    # website and phone number for transactions.
+    backends: BackendsConfig = field(default_factory=BackendsConfig, repr=False, compare=False)
 
     def template_values(self) -> dict[str, str]:
         """Every municipal and national fact, formatted for a Dutch reader, keyed for templates.
@@ -199,7 +204,7 @@ def national_facts(path: Path | None = None) -> Mapping[str, Fact]:
 def _load_municipality(municipality_id: str, folder: Path, national_path: Path) -> Municipality:
     path = folder / f"{municipality_id}.yml"
     document = _read_yaml(path)
-    _check_top_level(path, document, {"id", "name", "sources"})
+    _check_top_level(path, document, {"id", "name", "sources"}, optional=frozenset({"backends"}))
     file_id = _text(path, "id", document.get("id"))
     if file_id != municipality_id:
         raise ContentError(
@@ -207,7 +212,17 @@ def _load_municipality(municipality_id: str, folder: Path, national_path: Path) 
         )
     name = _text(path, "name", document.get("name"))
     facts = _load_facts(path, document.get("sources"), REQUIRED_MUNICIPAL_KEYS)
-    return Municipality(id=file_id, name=name, facts=facts, national=_load_national(national_path))
+    try:
+        backends = parse_backends(document.get("backends"))
+    except BackendConfigError as error:
+        raise ContentError(f"{path}: {error}") from None
+    return Municipality(
+        id=file_id,
+        name=name,
+        facts=facts,
+        national=_load_national(national_path),
+        backends=backends,
+    )
 
 
 @lru_cache(maxsize=8)
@@ -217,15 +232,18 @@ def _load_national(path: Path) -> Mapping[str, Fact]:
     return _load_facts(path, document.get("sources"), REQUIRED_NATIONAL_KEYS)
 
 
-def _check_top_level(path: Path, document: Any, allowed: set[str]) -> None:
+def _check_top_level(
+    path: Path, document: Any, required: set[str], optional: frozenset[str] = frozenset()
+) -> None:
     if not isinstance(document, dict):
-        raise ContentError(f"{path}: the file must hold a mapping with {sorted(allowed)}")
+        raise ContentError(f"{path}: the file must hold a mapping with {sorted(required)}")
+    allowed = required | optional
     for key in document:
         if key not in allowed:
             raise ContentError(
                 f"{path}: {key}: unknown key (allowed: {', '.join(sorted(allowed))})"
             )
-    for key in allowed:
+    for key in required:
         if key not in document:
             raise ContentError(f"{path}: {key}: missing")
 

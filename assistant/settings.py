@@ -34,6 +34,7 @@ class Settings:
     messages_per_minute_per_address: int = 120
     max_request_bytes: int = 64 * 1024
     action_server_max_request_bytes: int = 4 * 1024 * 1024
+    sandbox_port: int = 8090
 
     @property
     def rasa_url(self) -> str:
@@ -77,6 +78,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webchat_allowed_origins=allowed,
         feedback_database_url=env.get("FEEDBACK_DATABASE_URL", "sqlite:///var/feedback.sqlite"),
         redis_url=_redis_url(env),
+        sandbox_port=_int(env, "SANDBOX_PORT", 8090, 1, 65535),
         messages_per_minute_per_conversation=_int(env, "CHAT_MESSAGES_PER_MINUTE", 30, 1, 100_000),
         messages_per_minute_per_address=_int(
             env, "CHAT_MESSAGES_PER_MINUTE_PER_ADDRESS", 120, 1, 1_000_000

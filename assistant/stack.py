@@ -5,7 +5,12 @@ Used by `make run` (scripts/run.py), by the test suite (tests/conftest.py) and b
 
 - the action server (`python -m rasa_sdk --actions actions`),
 - Rasa (`python -m rasa run`) with the REST channel and our web chat channel (credentials.yml),
-- the demo municipality site (`python -m assistant.demo_site`) that hosts the chat widget.
+- the demo municipality site (`python -m assistant.demo_site`) that hosts the chat widget,
+- the back-office sandbox (`python -m assistant.sandbox`): stand-ins for Open Zaak, JCC, Qmatic,
+  Signalen and Open Klant, which the demo municipalities' content files point at (`sandbox:/`).
+
+The sandbox's credentials are the SANDBOX_* environment variables; where they are not set, the
+stack makes random ones for this run and gives them to the sandbox and the action server alike.
 
 Readiness is decided by polling each process's health URL, never by waiting a fixed time. When a
 process dies or does not become ready in time, the error names it and shows the end of its log.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -32,6 +38,7 @@ from typing import IO
 
 import yaml
 
+from assistant.sandbox.server import VARIABLES as SANDBOX_VARIABLES
 from assistant.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +87,7 @@ class Stack:
     action_url: str
     demo_url: str
     log_dir: Path
+    sandbox_url: str = ""
     # The settings the three processes run with (e.g. the feedback database a test can inspect).
     settings: Settings | None = None
     _children: list[_Child] = field(default_factory=list, repr=False)
@@ -90,7 +98,7 @@ class Stack:
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
     def log_path(self, name: str) -> Path:
-        """Log file of one process: "actions", "rasa" or "demo_site"."""
+        """Log file of one process: "actions", "rasa", "demo_site" or "sandbox"."""
         return self.log_dir / f"{name}.log"
 
     def check_alive(self) -> None:
@@ -219,6 +227,7 @@ def running_stack(
     rasa_port: int,
     action_port: int,
     demo_port: int,
+    sandbox_port: int | None = None,
     env_overrides: Mapping[str, str] | None = None,
     project_dir: str | os.PathLike[str] = REPO_ROOT,
     credentials: str | os.PathLike[str] | None = None,
@@ -226,8 +235,10 @@ def running_stack(
     log_dir: str | os.PathLike[str] | None = None,
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
 ) -> Iterator[Stack]:
-    """Start actions, Rasa and the demo site; yield the Stack once all three answer; stop them.
+    """Start the four processes; yield the Stack once all of them answer; stop them afterwards.
 
+    `sandbox_port` defaults to a free port; the sandbox keeps its data in SANDBOX_DATABASE_URL
+    (environment or `env_overrides`), else in an SQLite file in the log directory.
     `credentials` and `endpoints` default to the project's credentials.yml and endpoints.yml. The
     endpoints file is copied with the action URL pointing at `action_port`, so the file in the
     repository stays usable as it is for `rasa shell`. Logs go to `log_dir` (kept) or to a
@@ -237,12 +248,18 @@ def running_stack(
     model = Path(model_path).resolve()
     if not model.is_file():
         raise StackError(f"No trained model at {model}. Run `make train` first.")
-    if len({rasa_port, action_port, demo_port}) != 3:
-        raise StackError(f"The three ports must differ: {rasa_port}, {action_port}, {demo_port}")
+    if sandbox_port is None:
+        sandbox_port = next(
+            p for p in free_ports(4) if p not in (rasa_port, action_port, demo_port)
+        )
+    ports = (rasa_port, action_port, demo_port, sandbox_port)
+    if len(set(ports)) != 4:
+        raise StackError(f"The four ports must differ: {', '.join(map(str, ports))}")
     for name, port in (
         ("Rasa", rasa_port),
         ("the action server", action_port),
         ("the demo site", demo_port),
+        ("the back-office sandbox", sandbox_port),
     ):
         if not port_is_free(port):
             raise PortInUseError(
@@ -255,6 +272,7 @@ def running_stack(
         action_url=f"http://{LOOPBACK}:{action_port}",
         demo_url=f"http://{LOOPBACK}:{demo_port}/",
         log_dir=Path(),
+        sandbox_url=f"http://{LOOPBACK}:{sandbox_port}",
     )
     try:
         if log_dir is None:
@@ -266,6 +284,11 @@ def running_stack(
         stack.log_dir = logs
 
         env = _child_env(project, rasa_port, action_port, demo_port, env_overrides)
+        env["SANDBOX_URL"] = stack.sandbox_url
+        # The demo content files name the same variables for the clients.
+        for name in SANDBOX_VARIABLES.values():
+            env.setdefault(name, secrets.token_urlsafe(24))
+        sandbox_database = env.get("SANDBOX_DATABASE_URL") or f"sqlite:///{logs / 'sandbox.sqlite'}"
         settings = load_settings(env)  # validates the overrides before anything starts
         stack.settings = settings
         endpoints_file = write_endpoints(
@@ -303,6 +326,15 @@ def running_stack(
                 *settings.webchat_allowed_origins,
             ],
             "demo_site": [python, "-m", "assistant.demo_site", "--port", str(demo_port)],
+            "sandbox": [
+                python,
+                "-m",
+                "assistant.sandbox",
+                "--port",
+                str(sandbox_port),
+                "--database-url",
+                sandbox_database,
+            ],
         }
         for name, command in commands.items():
             stack._children.append(_start(name, command, project, env, logs))
@@ -316,6 +348,7 @@ def running_stack(
                 (f"{stack.rasa_url}/webhooks/rest/", None),
             ],
             "demo_site": [(stack.demo_url, None)],
+            "sandbox": [(f"{stack.sandbox_url}/", '"ok"')],
         }
         _wait_until_ready(stack._children, checks, startup_timeout)
         yield stack

@@ -1,13 +1,15 @@
 """`make run`: start the whole assistant on this machine until Ctrl+C (or SIGTERM).
 
-Starts the action server, Rasa and the demo municipality site (assistant/stack.py) on the ports
-from the environment (RASA_PORT, ACTION_SERVER_PORT, DEMO_SITE_PORT; defaults 5005, 5055, 8080),
-prints the address of the demo page and stops every process on the way out. Logs: var/log/.
+Starts the action server, Rasa, the demo municipality site and the back-office sandbox
+(assistant/stack.py) on the ports from the environment (RASA_PORT, ACTION_SERVER_PORT,
+DEMO_SITE_PORT, SANDBOX_PORT; defaults 5005, 5055, 8080, 8090), prints their addresses and stops
+every process on the way out. Logs: var/log/; the sandbox's data: var/sandbox.sqlite.
 The person reading the console may be a municipal employee, so what it prints is Dutch.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -22,6 +24,13 @@ from assistant.stack import PortInUseError, StackError, running_stack  # noqa: E
 
 MODEL_PATH = REPO_ROOT / "models" / "assistant.tar.gz"
 LOG_DIR = REPO_ROOT / "var" / "log"
+SANDBOX_SYSTEMS = (
+    ("/zgw/zaken/api/v1/", "Open Zaak (Zaken en Catalogi)"),
+    ("/jcc/", "JCC-Afspraken (Utrecht)"),
+    ("/qmatic/", "Qmatic Orchestra (Zwolle)"),
+    ("/signalen/", "Signalen (meldingen openbare ruimte)"),
+    ("/openklant/", "Open Klant (klantcontacten)"),
+)
 # How often to check that the processes are still alive while waiting for Ctrl+C.
 HEALTH_CHECK_SECONDS = 2.0
 
@@ -51,13 +60,22 @@ def main() -> int:
     # Ctrl+C raises KeyboardInterrupt even when started from a shell that ignores SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    print("De assistent start op (actieserver, Rasa, demopagina). Dit duurt ongeveer een minuut.")
+    print(
+        "De assistent start op (actieserver, Rasa, demopagina, sandbox-backoffice). "
+        "Dit duurt ongeveer een minuut."
+    )
     try:
         with running_stack(
             MODEL_PATH,
             rasa_port=settings.rasa_port,
             action_port=settings.action_server_port,
             demo_port=settings.demo_site_port,
+            sandbox_port=settings.sandbox_port,
+            env_overrides={
+                "SANDBOX_DATABASE_URL": os.environ.get(
+                    "SANDBOX_DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'sandbox.sqlite'}"
+                )
+            },
             log_dir=LOG_DIR,
         ) as stack:
             # SIGTERM from now on only sets the event: the `with` block stops the processes.
@@ -66,6 +84,11 @@ def main() -> int:
             print(f"De assistent draait. Open de demopagina: {stack.demo_url} (Ctrl+C stopt alles)")
             print(f"  Rasa:        {stack.rasa_url}  (REST: {stack.rest_webhook_url})")
             print(f"  Actieserver: {stack.action_url}")
+            print(
+                f"  Sandbox-backoffice (nagebootste systemen van de gemeente): {stack.sandbox_url}"
+            )
+            for path, system in SANDBOX_SYSTEMS:
+                print(f"    {system:<38} {stack.sandbox_url}{path}")
             print(f"  Logbestanden: {LOG_DIR}/")
             try:
                 while not stop.wait(HEALTH_CHECK_SECONDS):
