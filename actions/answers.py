@@ -24,7 +24,6 @@ TOPICS: dict[str, str | None] = {
     "human_handoff": None,
     "permit_needed": "permit",
     "permit_apply": "permit",
-    "case_status": None,
     "appointment_book": None,
     "appointment_reschedule": None,
     "appointment_cancel": None,

@@ -12,6 +12,7 @@ is not reachable the tests that need it fail with a message saying so, they are 
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 import redis
 from psycopg2 import sql
 
+from assistant.sandbox.server import VARIABLES as SANDBOX_VARIABLES
 from assistant.stack import Stack, StackError, free_ports, running_stack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +36,12 @@ POSTGRES_URL_TEMPLATE = os.environ.get(
     "TEST_POSTGRES_URL_TEMPLATE", "postgresql://postgres@127.0.0.1:5432/{database}"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The back-office sandbox's credentials for this test session, so tests can look into it. Kept
+# in the environment, so every import of this module (pytest's and a test's) sees the same ones.
+SANDBOX_CREDENTIALS = {
+    name: os.environ.setdefault(name, secrets.token_urlsafe(16))
+    for name in SANDBOX_VARIABLES.values()
+}
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +70,7 @@ def assistant_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]
                 # As behind production's reverse proxy: each test resident reports an address
                 # of their own in X-Forwarded-For (tests/residents.py).
                 "SANIC_PROXIES_COUNT": "1",
+                **SANDBOX_CREDENTIALS,
             },
             log_dir=work / "logs",
         ) as stack:

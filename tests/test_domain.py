@@ -13,7 +13,18 @@ from assistant.content import known_municipalities, load_municipality
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
 RESPONSES: dict = DOMAIN["responses"]
-AGENCY_PLACEHOLDERS = {"agency_name", "agency_topics", "agency_phone", "agency_url"}
+# Values the actions fill in themselves (actions/answers.py, actions/cases.py).
+ACTION_PLACEHOLDERS = {
+    "agency_name",
+    "agency_topics",
+    "agency_phone",
+    "agency_url",
+    "case_number",
+    "case_type",
+    "status_text",
+    "status_date",
+    "expected_date",
+}
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]+)\}(?!\})")
 
 
@@ -29,7 +40,7 @@ def test_every_placeholder_is_a_fact_of_every_municipality() -> None:
         facts = set(load_municipality(municipality).template_values())
         for name, variants in RESPONSES.items():
             for variant in variants:
-                missing = placeholders(variant) - facts - AGENCY_PLACEHOLDERS
+                missing = placeholders(variant) - facts - ACTION_PLACEHOLDERS
                 assert not missing, f"{name} uses {missing}, unknown for {municipality}"
 
 
@@ -73,8 +84,14 @@ def test_every_response_is_reachable() -> None:
     """Rasa's validator only sees responses named in stories and rules; the rest must be ones
     the actions render, or they are dead text nobody will ever read."""
     rendered_by_actions = {
-        "utter_ask_document",
         "utter_document_unknown",
+        "utter_case_status",
+        "utter_case_number_invalid",
+        "utter_postcode_invalid",
+        "utter_case_status_found",
+        "utter_case_status_expected",
+        "utter_case_status_unknown",
+        "utter_case_status_unavailable",
         "utter_out_of_scope",
         "utter_out_of_scope_agency",
     }
@@ -86,5 +103,9 @@ def test_every_response_is_reachable() -> None:
             for name in RESPONSES
             if name == f"utter_{topic}" or name.startswith(f"utter_{topic}_")
         }
+    # Forms ask for each required slot with utter_ask_<slot>.
+    rendered_by_actions |= {
+        f"utter_ask_{slot}" for form in DOMAIN["forms"].values() for slot in form["required_slots"]
+    }
     unreachable = set(RESPONSES) - rendered_by_actions - _actions_in_dialogue_data()
     assert not unreachable

@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 
 from assistant.content import (
     NATIONAL_FILE,
@@ -54,24 +53,6 @@ def test_template_values_hold_every_municipal_and_national_fact(municipality_id:
     assert all(isinstance(value, str) and value for value in values.values())
     assert re.fullmatch(r"€ \d+,\d\d", values["fees_paspoort_adult"])
     assert values["national_omgevingsloket"].startswith("https://")
-
-
-def test_every_placeholder_in_the_domain_responses_is_filled() -> None:
-    """A response text with a placeholder no fact fills would show '{...}' to a resident."""
-    domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
-    slots = set(domain.get("slots") or {})
-    texts = [
-        variant.get("text") or ""
-        for variants in (domain.get("responses") or {}).values()
-        for variant in variants
-    ]
-    placeholders = {name for text in texts for name in re.findall(r"{(\w+)}", text)}
-    # Agency details are passed by the out-of-scope action itself (assistant.agencies).
-    needed = {name for name in placeholders - slots if not name.startswith("agency_")}
-
-    for municipality_id in SHIPPED:
-        missing = needed - set(load_municipality(municipality_id).template_values())
-        assert not missing, f"{municipality_id} fills no value for {sorted(missing)}"
 
 
 def test_the_same_answer_differs_per_municipality() -> None:
