@@ -3,8 +3,8 @@
 Every test gets its own server on a free loopback port, with the stand-in mounted under a prefix
 as a sub-app, as `assistant.sandbox.server` mounts it, so every URL a stand-in writes carries
 that prefix and the host and port the client used. Also here: the one fixed date the stand-ins
-run on, a port nothing listens on, the first free times of a calendar, and the ZGW credentials
-and tokens three test files use.
+run on, a port nothing listens on, the first free times of a calendar and closing its client,
+and the ZGW credentials and tokens three test files use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 import pytest
@@ -24,6 +24,8 @@ from aiohttp.test_utils import TestServer
 
 from assistant.backends.appointments import AppointmentSystem, Location, Product
 from assistant.sandbox import zgw
+
+S = TypeVar("S", bound=AppointmentSystem)
 
 # Monday 2 March 2026: the six weeks ahead include Good Friday and Easter Monday.
 TODAY = date(2026, 3, 2)
@@ -74,6 +76,15 @@ async def free_times(system: AppointmentSystem) -> tuple[Product, Location, list
     location = (await system.locations(product))[0]
     day = (await system.dates(product, location, TODAY, TODAY + timedelta(days=14)))[0]
     return product, location, await system.times(product, location, day)
+
+
+@asynccontextmanager
+async def closing(system: S) -> AsyncIterator[S]:
+    """`system`, closed afterwards whatever the test did, so no client session is left open."""
+    try:
+        yield system
+    finally:
+        await system.close()
 
 
 @asynccontextmanager

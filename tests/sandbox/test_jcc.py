@@ -240,12 +240,10 @@ async def test_times_off_the_grid_or_on_closed_days_are_not_bookable(
     assert (response.status, answer["acknowledgeIsSuccess"], answer["code"]) == (200, False, 1001)
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 async def test_concurrent_bookings_of_one_slot_give_exactly_one_appointment(
-    http: aiohttp.ClientSession, tmp_path: Path, request: pytest.FixtureRequest, database: str
+    http: aiohttp.ClientSession, database_url: str
 ) -> None:
-    url = sqlite_url(tmp_path) if database == "sqlite" else request.getfixturevalue("postgres_url")
-    async with jcc_at(url) as base:
+    async with jcc_at(database_url) as base:
         headers = await bearer(http, base)
         activity, location = await ids(http, base, headers)
 

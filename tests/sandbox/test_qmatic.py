@@ -199,12 +199,10 @@ async def test_a_booking_without_customers_is_refused(
         assert response.status == 400
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 async def test_concurrent_bookings_of_one_slot_give_exactly_one_appointment(
-    http: aiohttp.ClientSession, tmp_path: Path, request: pytest.FixtureRequest, database: str
+    http: aiohttp.ClientSession, database_url: str
 ) -> None:
-    url = sqlite_url(tmp_path) if database == "sqlite" else request.getfixturevalue("postgres_url")
-    async with qmatic_at(url) as base:
+    async with qmatic_at(database_url) as base:
         service, branch = await ids(http, base)
         path = base + f"v2/branches/{branch}/dates/2026-03-31/times/11:00/book"
 

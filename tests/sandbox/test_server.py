@@ -8,7 +8,6 @@ environment fit together. The database is an SQLite file and, in a second run, P
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from assistant.sandbox.__main__ import main
 from assistant.sandbox.server import VARIABLES, create_app, load_credentials
 from assistant.settings import ConfigError
-from tests.sandbox.serving import CRS, serving, sqlite_url, zgw_token
+from tests.sandbox.serving import CRS, serving, zgw_token
 
 ENV = {
     "SANDBOX_ZGW_CLIENT_ID": "sandbox-assistent",
@@ -29,15 +28,11 @@ ENV = {
 LAMP = "wegen-verkeer-straatmeubilair/sub_categories/lantaarnpaal-straatverlichting"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def base(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """The combined server at the root of a loopback port, as `python -m assistant.sandbox`."""
-    database = (
-        sqlite_url(tmp_path)
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    async with serving(create_app(database, load_credentials(ENV))) as url:
+@pytest.fixture
+async def base(database_url: str) -> AsyncIterator[str]:
+    """The combined server at the root of a loopback port, as `python -m assistant.sandbox`,
+    on SQLite and on PostgreSQL."""
+    async with serving(create_app(database_url, load_credentials(ENV))) as url:
         yield url
 
 

@@ -56,6 +56,19 @@ class Customer:
         if not (self.email.strip() or self.phone.strip()):
             raise ValueError("A customer needs an e-mail address or a phone number.")
 
+    @classmethod
+    def stored(cls, name: str, email: str, phone: str) -> Customer | None:
+        """The customer a backend answered, or None when it kept no contact to verify with."""
+        if not (email or phone):
+            return None
+        return cls(name=name, email=email, phone=phone)
+
+    def split_name(self) -> tuple[str, str]:
+        """First and last name, as both vendors store them apart: "Jan van der Berg" gives
+        ("Jan", "van der Berg"); a single name is the last name, with first name ""."""
+        first, _, rest = self.name.strip().partition(" ")
+        return (first, rest) if rest else ("", first)
+
 
 @dataclass(frozen=True)
 class Appointment:

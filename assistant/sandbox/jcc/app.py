@@ -8,18 +8,18 @@ booking is refused, and a refused slot answered with 200 and `acknowledgeIsSucce
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import BasicAuth, web
 
-from assistant.backends.appointments.calendar import AMSTERDAM, local_today
+from assistant.backends.appointments.calendar import AMSTERDAM
+from assistant.sandbox.agenda_api import AgendaApi, Handler, dispose_on_cleanup
 from assistant.sandbox.db import engine_for
 from assistant.sandbox.jcc.store import HORIZON_DAYS, SLOT, JccStore, stable_id
 
@@ -27,8 +27,6 @@ from assistant.sandbox.jcc.store import HORIZON_DAYS, SLOT, JccStore, stable_id
 CODE_INTERNAL, CODE_SLOT_UNAVAILABLE, CODE_INVALID = -1, 1001, 1002
 
 TOKENS: web.AppKey[dict[str, float]] = web.AppKey("jcc_tokens", dict)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-T = TypeVar("T")
 
 
 def create_app(
@@ -58,36 +56,21 @@ def create_app(
     app.router.add_post("/appointment", api.book)
     app.router.add_get("/appointment", api.appointment)
     app.router.add_delete("/appointment", api.cancel)
-
-    async def dispose(_: web.Application) -> None:
-        engine.dispose()
-
-    app.on_cleanup.append(dispose)
+    dispose_on_cleanup(app, engine)
     return app
 
 
-class _Api:
+class _Api(AgendaApi[JccStore]):
     def __init__(
         self, store: JccStore, clients: dict[str, str], today: date | None, lifetime: int
     ) -> None:
-        self.store, self.clients, self._today, self.lifetime = store, clients, today, lifetime
+        super().__init__(store, today)
+        self.clients, self.lifetime = clients, lifetime
         self.tokens: dict[str, float] = {}  # token -> monotonic expiry
 
-    def today(self) -> date:
-        return self._today or local_today()
-
-    async def db(self, work: Callable[..., T], *args: Any) -> T:
-        """Blocking database work, off the event loop."""
-        return await asyncio.to_thread(work, *args)
-
-    @web.middleware
-    async def internal_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception as error:  # the shape JCC's test environment answered (cassette)
-            return _problem(request, 500, "InternalException", type(error).__name__, CODE_INTERNAL)
+    def crashed(self, request: web.Request, error: Exception) -> web.Response:
+        # the shape JCC's test environment answered (cassette)
+        return _problem(request, 500, "InternalException", type(error).__name__, CODE_INTERNAL)
 
     @web.middleware
     async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -181,10 +164,7 @@ class _Api:
         place, activity = new["location_id"], new["activity_id"]
         if not await self.db(self.store.known, place, [activity]):
             return _refused(400, CODE_INVALID, "De afspraak is niet geldig", "locationId")
-        day = new["starts_at"].date()
-        free = await self.db(
-            self.store.free_slots, place, self.today(), day, day + timedelta(days=1)
-        )
+        free = await self.free_on(place, new["starts_at"].date())
         if new["starts_at"] not in free or not await self.db(self.store.add, new):
             message = "Het gekozen tijdstip is niet meer beschikbaar"
             return _refused(200, CODE_SLOT_UNAVAILABLE, message, "fromDateTime")

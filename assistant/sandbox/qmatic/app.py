@@ -10,24 +10,21 @@ is not (or no longer) free is a 409 (our choice: the documentation we have shows
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import time as clock
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from assistant.backends.appointments.calendar import local_today
+from assistant.sandbox.agenda_api import AgendaApi, Handler, dispose_on_cleanup
 from assistant.sandbox.db import engine_for
 from assistant.sandbox.qmatic.store import HORIZON_DAYS, QmaticStore
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-T = TypeVar("T")
 MATRIX = r"{matrix:(?:;[^/]*)?}"  # matrix parameters, e.g. ";servicePublicId=A;numberOfCustomers=1"
 
 
@@ -50,33 +47,17 @@ def create_app(
     app.router.add_post("/v2/branches/{branch}/dates/{day}/times/{time}/book", api.book)
     app.router.add_get("/v1/appointments/{id}", api.appointment)
     app.router.add_delete("/v1/appointments/{id}", api.cancel)
-
-    async def dispose(_: web.Application) -> None:
-        engine.dispose()
-
-    app.on_cleanup.append(dispose)
+    dispose_on_cleanup(app, engine)
     return app
 
 
-class _Api:
+class _Api(AgendaApi[QmaticStore]):
     def __init__(self, store: QmaticStore, keys: frozenset[str], today: date | None) -> None:
-        self.store, self.keys, self._today = store, keys, today
+        super().__init__(store, today)
+        self.keys = keys
 
-    def today(self) -> date:
-        return self._today or local_today()
-
-    async def db(self, work: Callable[..., T], *args: Any) -> T:
-        """Blocking database work, off the event loop."""
-        return await asyncio.to_thread(work, *args)
-
-    @web.middleware
-    async def internal_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except Exception as error:
-            return _error(500, f"{type(error).__name__}: {error}", "An error occured.")
+    def crashed(self, request: web.Request, error: Exception) -> web.Response:
+        return _error(500, f"{type(error).__name__}: {error}", "An error occured.")
 
     @web.middleware
     async def authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -122,9 +103,7 @@ class _Api:
         failure = await self._check(request)
         if failure is not None:
             return failure
-        branch_id = request.match_info["branch"]
-        end = day + timedelta(days=1)
-        free = await self.db(self.store.free_slots, branch_id, self.today(), day, end)
+        free = await self.free_on(request.match_info["branch"], day)
         return _listing("times", [moment.strftime("%H:%M") for moment in free])
 
     async def book(self, request: web.Request) -> web.Response:
@@ -145,10 +124,7 @@ class _Api:
         service = await self.db(self.store.service, str(wanted[0].get("publicId")))
         if service is None:
             return _error(400, "Unknown service")
-        day = start.date()
-        free = await self.db(
-            self.store.free_slots, branch["public_id"], self.today(), day, day + timedelta(days=1)
-        )
+        free = await self.free_on(branch["public_id"], start.date())
         customer = customers[0]
         row = {
             "public_id": uuid.uuid4().hex,

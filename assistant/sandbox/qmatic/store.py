@@ -1,40 +1,36 @@
-"""The Qmatic sandbox's data: tables prefixed `qmatic_`, the Zwolle seed, and the free slots.
+"""The Qmatic sandbox's data: tables prefixed `qmatic_`, the Zwolle seed, and Qmatic's ids.
 
-Every method is blocking (SQLAlchemy Core); the app runs them in a thread so that concurrent
-requests really race and the unique constraint on (branch, start) decides who gets a slot.
+The agenda itself (the slot grid, free, add, remove) is shared with JCC in
+`assistant.sandbox.agenda`; the unique constraint on (branch, start) decides who gets a slot.
 Times are stored naive in the branch's time zone, as Qmatic's dates and times calls answer them.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
-from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import time, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    delete,
-    insert,
-    select,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
-from assistant.backends.appointments.calendar import is_office_day
+from assistant.sandbox.agenda import (
+    HORIZON_DAYS,
+    PRODUCTS,
+    Agenda,
+    Grid,
+    appointments_table,
+    contact_columns,
+    insert_missing,
+    slot_columns,
+)
 from assistant.sandbox.db import create_tables
 
+__all__ = ["HORIZON_DAYS", "QmaticStore", "stable_id"]
+
 SLOT = timedelta(minutes=15)
-FIRST_SLOT, LAST_SLOT = time(8, 30), time(16, 15)  # the last appointment ends at 16:30
-HORIZON_DAYS = 42  # bookable from tomorrow for six weeks
+GRID = Grid(SLOT, time(8, 30), time(16, 15))  # the last appointment ends at 16:30
 
 metadata = MetaData()
 services = Table(
@@ -60,33 +56,21 @@ branches = Table(
     Column("phone", String(50), nullable=False),
     Column("time_zone", String(64), nullable=False),
 )
-appointments = Table(
+appointments = appointments_table(
     "qmatic_appointments",
     metadata,
+    "branch_id",
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("public_id", String(64), nullable=False, unique=True),
     Column("branch_id", String(64), nullable=False),
     Column("service_id", String(64), nullable=False),
-    Column("starts_at", DateTime, nullable=False),
-    Column("ends_at", DateTime, nullable=False),
+    *slot_columns(),
     Column("title", String(200), nullable=False),
     Column("notes", String(2000), nullable=False),
-    Column("first_name", String(200), nullable=False),
-    Column("last_name", String(200), nullable=False),
-    Column("email", String(320), nullable=False),
-    Column("phone", String(50), nullable=False),
+    *contact_columns(),
     Column("created_ms", BigInteger, nullable=False),  # Qmatic's epoch milliseconds
-    UniqueConstraint("branch_id", "starts_at", name="uq_qmatic_appointments_slot"),
 )
 
-PRODUCTS = [
-    "Paspoort aanvragen",
-    "Paspoort ophalen",
-    "ID-kaart aanvragen",
-    "ID-kaart ophalen",
-    "Rijbewijs aanvragen",
-    "Rijbewijs ophalen",
-]
 BRANCHES = [
     ("Stadskantoor", "Lübeckplein 2", "8017 JZ"),
     ("Stadhuis", "Grote Kerkplein 15", "8011 PK"),
@@ -99,49 +83,40 @@ def stable_id(kind: str, name: str) -> str:
     return uuid.uuid5(_NAMESPACE, f"{kind}:{name}").hex
 
 
-class QmaticStore:
+class QmaticStore(Agenda):
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        super().__init__(engine, appointments, GRID, place="branch_id", key="public_id")
 
     def seed(self) -> None:
         """Create the tables and the six services and two Zwolle branches (idempotent)."""
         create_tables(self.engine, metadata)
-        wanted = {
-            services: [
-                {
-                    "public_id": stable_id("service", name),
-                    "position": position,
-                    "name": name,
-                    "duration": int(SLOT.total_seconds() // 60),
-                    "additional_customer_duration": 5,
-                    "active": True,
-                    "public_enabled": True,
-                }
-                for position, name in enumerate(PRODUCTS, 1)
-            ],
-            branches: [
-                {
-                    "public_id": stable_id("branch", name),
-                    "position": position,
-                    "name": name,
-                    "address_line1": street,
-                    "address_zip": postcode,
-                    "address_city": "Zwolle",
-                    "phone": "14 038",
-                    "time_zone": "Europe/Amsterdam",
-                }
-                for position, (name, street, postcode) in enumerate(BRANCHES, 1)
-            ],
-        }
-        for table, rows in wanted.items():
-            try:
-                with self.engine.begin() as conn:
-                    present = set(conn.execute(select(table.c.public_id)).scalars())
-                    missing = [row for row in rows if row["public_id"] not in present]
-                    if missing:
-                        conn.execute(insert(table), missing)
-            except IntegrityError:
-                pass  # another process seeded the same rows at the same moment
+        offered = [
+            {
+                "public_id": stable_id("service", name),
+                "position": position,
+                "name": name,
+                "duration": int(SLOT.total_seconds() // 60),
+                "additional_customer_duration": 5,
+                "active": True,
+                "public_enabled": True,
+            }
+            for position, name in enumerate(PRODUCTS, 1)
+        ]
+        desks = [
+            {
+                "public_id": stable_id("branch", name),
+                "position": position,
+                "name": name,
+                "address_line1": street,
+                "address_zip": postcode,
+                "address_city": "Zwolle",
+                "phone": "14 038",
+                "time_zone": "Europe/Amsterdam",
+            }
+            for position, (name, street, postcode) in enumerate(BRANCHES, 1)
+        ]
+        insert_missing(self.engine, services, "public_id", offered)
+        insert_missing(self.engine, branches, "public_id", desks)
 
     def services(self) -> list[Mapping[str, Any]]:
         with self.engine.connect() as conn:
@@ -159,34 +134,6 @@ class QmaticStore:
     def branch(self, public_id: str) -> Mapping[str, Any] | None:
         return self._one(branches, public_id)
 
-    def free_slots(self, branch_id: str, today: date, start: date, end: date) -> list[datetime]:
-        """Free grid times at the branch on office days in [start, end), within the horizon."""
-        grid = list(_grid(today, start, end))
-        if not grid:
-            return []
-        with self.engine.connect() as conn:
-            query = select(appointments.c.starts_at).where(
-                appointments.c.branch_id == branch_id,
-                appointments.c.starts_at >= grid[0],
-                appointments.c.starts_at <= grid[-1],
-            )
-            taken = set(conn.execute(query).scalars())
-        return [moment for moment in grid if moment not in taken]
-
-    def add(self, row: dict[str, Any]) -> bool:
-        """Store an appointment; False when the slot was taken (the unique constraint decided)."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(appointments), row)
-        except IntegrityError:
-            return False
-        return True
-
-    def remove(self, public_id: str) -> bool:
-        with self.engine.begin() as conn:
-            query = delete(appointments).where(appointments.c.public_id == public_id)
-            return conn.execute(query).rowcount == 1
-
     def appointment(self, public_id: str) -> dict[str, Any] | None:
         """The appointment with its service and branch rows, or None."""
         with self.engine.connect() as conn:
@@ -203,15 +150,3 @@ class QmaticStore:
         with self.engine.connect() as conn:
             row = conn.execute(select(table).where(table.c.public_id == public_id)).first()
         return None if row is None else row._mapping
-
-
-def _grid(today: date, start: date, end: date) -> Iterator[datetime]:
-    day = max(start, today + timedelta(days=1))
-    end = min(end, today + timedelta(days=HORIZON_DAYS + 1))
-    while day < end:
-        if is_office_day(day):
-            moment, last = datetime.combine(day, FIRST_SLOT), datetime.combine(day, LAST_SLOT)
-            while moment <= last:
-                yield moment
-                moment += SLOT
-        day += timedelta(days=1)

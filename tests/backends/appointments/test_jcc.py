@@ -1,8 +1,8 @@
 """The JCC client and plugin, spoken over real HTTP to the JCC sandbox mounted under /jcc/.
 
-The sandbox runs on a loopback port with its own SQLite file (PostgreSQL in one test). Its date
-is fixed to Monday 2 March 2026, so the six weeks ahead include Good Friday and Easter Monday.
-Failures of the network itself are real too: a closed port, and a server that never answers.
+The sandbox runs as `tests.sandbox.serving` serves every stand-in (own SQLite file, PostgreSQL
+in one test, fixed to its TODAY); failures of the network are real: a closed port, a server
+that never answers. test_qmatic.py holds the same checks for Qmatic.
 """
 
 from __future__ import annotations
@@ -28,7 +28,14 @@ from assistant.backends.errors import (
     NotFound,
 )
 from assistant.sandbox.jcc import TOKENS, create_app
-from tests.sandbox.serving import TODAY, closed_port_url, free_times, serving, sqlite_url
+from tests.sandbox.serving import (
+    TODAY,
+    closed_port_url,
+    closing,
+    free_times,
+    serving,
+    sqlite_url,
+)
 
 CLIENT_ID, SECRET = "gemeente-utrecht-assistent", "s3cr3t-voor-tests"
 ANNA = Customer("Anna de Vries", email="Anna.de.Vries@example.nl", phone="06-12345678")
@@ -61,9 +68,8 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
 
 @pytest.fixture
 async def jcc(sandbox: Sandbox) -> AsyncIterator[JccAppointments]:
-    system = JccAppointments(JccClient(sandbox.url, CLIENT_ID, SECRET))
-    yield system
-    await system.close()
+    async with closing(JccAppointments(JccClient(sandbox.url, CLIENT_ID, SECRET))) as system:
+        yield system
 
 
 async def test_products_are_the_six_document_products(jcc: JccAppointments) -> None:
@@ -185,12 +191,11 @@ async def test_a_token_the_server_forgot_is_replaced(
 
 
 async def test_wrong_credentials_are_rejected_as_invalid_client(sandbox: Sandbox) -> None:
-    system = JccAppointments(JccClient(sandbox.url, CLIENT_ID, "not-the-secret"))
-    try:
+    async with closing(
+        JccAppointments(JccClient(sandbox.url, CLIENT_ID, "not-the-secret"))
+    ) as system:
         with pytest.raises(BackendRejected) as refused:
             await system.products()
-    finally:
-        await system.close()
     assert (refused.value.status, refused.value.code) == (400, "invalid_client")
     assert sandbox.app[TOKENS] == {}
 
@@ -224,47 +229,41 @@ async def test_a_refusal_with_an_unknown_code_is_rejected_as_unknown() -> None:
     stub.router.add_post("/connect/token", token)
     stub.router.add_get("/appointment/calculateduration", duration)
     stub.router.add_post("/appointment", refuse)
-    async with serving(stub) as url:
-        system = JccAppointments(JccClient(url, CLIENT_ID, SECRET))
-        try:
-            product, location, start = STUB_SLOT
-            with pytest.raises(BackendRejected) as refused:
-                await system.book(product, location, start, ANNA)
-        finally:
-            await system.close()
+    async with (
+        serving(stub) as url,
+        closing(JccAppointments(JccClient(url, CLIENT_ID, SECRET))) as system,
+    ):
+        product, location, start = STUB_SLOT
+        with pytest.raises(BackendRejected) as refused:
+            await system.book(product, location, start, ANNA)
     assert refused.value.code == "unknown"
     assert "4242" in str(refused.value)
 
 
 async def test_a_server_that_is_down_makes_jcc_unavailable() -> None:
-    system = JccAppointments(JccClient(closed_port_url(), CLIENT_ID, SECRET))
-    try:
+    async with closing(JccAppointments(JccClient(closed_port_url(), CLIENT_ID, SECRET))) as system:
         with pytest.raises(BackendUnavailable):
             await system.products()
-    finally:
-        await system.close()
 
 
 async def test_a_server_that_does_not_answer_in_time_makes_jcc_unavailable(
     silent_url: str,
 ) -> None:
-    system = JccAppointments(JccClient(silent_url, CLIENT_ID, SECRET, timeout=0.2))
-    try:
+    async with closing(
+        JccAppointments(JccClient(silent_url, CLIENT_ID, SECRET, timeout=0.2))
+    ) as system:
         with pytest.raises(BackendUnavailable, match="TimeoutError"):
             await system.products()
-    finally:
-        await system.close()
 
 
 async def test_booking_and_cancelling_work_on_postgresql(postgres_url: str) -> None:
-    async with sandbox_at(postgres_url) as running:
-        system = JccAppointments(JccClient(running.url, CLIENT_ID, SECRET))
-        try:
-            product, location, (start, *_) = await free_times(system)
-            booked = await system.book(product, location, start, BOB)
-            assert (await system.details(booked.reference)).customer == BOB
-            await system.cancel(booked.reference)
-            with pytest.raises(NotFound):
-                await system.details(booked.reference)
-        finally:
-            await system.close()
+    async with (
+        sandbox_at(postgres_url) as running,
+        closing(JccAppointments(JccClient(running.url, CLIENT_ID, SECRET))) as system,
+    ):
+        product, location, (start, *_) = await free_times(system)
+        booked = await system.book(product, location, start, BOB)
+        assert (await system.details(booked.reference)).customer == BOB
+        await system.cancel(booked.reference)
+        with pytest.raises(NotFound):
+            await system.details(booked.reference)

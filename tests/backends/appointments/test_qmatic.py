@@ -1,8 +1,6 @@
 """The Qmatic client and plugin, spoken over real HTTP to the Qmatic sandbox mounted under /qmatic/.
 
-The sandbox runs on a loopback port with its own SQLite file (PostgreSQL in one test). Its date
-is fixed to Monday 2 March 2026, so the six weeks ahead include Good Friday and Easter Monday.
-Failures of the network itself are real too: a closed port, and a server that never answers.
+Set up as test_jcc.py sets up JCC's: a real server, real network failures, the same TODAY.
 """
 
 from __future__ import annotations
@@ -25,7 +23,14 @@ from assistant.backends.errors import (
     NotFound,
 )
 from assistant.sandbox.qmatic import create_app
-from tests.sandbox.serving import TODAY, closed_port_url, free_times, serving, sqlite_url
+from tests.sandbox.serving import (
+    TODAY,
+    closed_port_url,
+    closing,
+    free_times,
+    serving,
+    sqlite_url,
+)
 
 API_KEY = "zwolle-test-sleutel"
 ANNA = Customer("Anna de Vries", email="anna@example.nl", phone="06-12345678")
@@ -35,12 +40,11 @@ BOB = Customer("Bob Jansen", phone="+31 38 498 9898")
 @asynccontextmanager
 async def qmatic_at(database_url: str, api_key: str = API_KEY) -> AsyncIterator[QmaticAppointments]:
     app = create_app(database_url, api_keys={API_KEY}, today=TODAY)
-    async with serving(app, "/qmatic") as url:
-        system = QmaticAppointments(QmaticClient(url, api_key))
-        try:
-            yield system
-        finally:
-            await system.close()
+    async with (
+        serving(app, "/qmatic") as url,
+        closing(QmaticAppointments(QmaticClient(url, api_key))) as system,
+    ):
+        yield system
 
 
 @pytest.fixture
@@ -180,23 +184,19 @@ async def test_a_500_says_what_went_wrong_from_the_error_message_header(
 
 
 async def test_a_server_that_is_down_makes_qmatic_unavailable() -> None:
-    system = QmaticAppointments(QmaticClient(closed_port_url(), API_KEY))
-    try:
+    async with closing(QmaticAppointments(QmaticClient(closed_port_url(), API_KEY))) as system:
         with pytest.raises(BackendUnavailable):
             await system.products()
-    finally:
-        await system.close()
 
 
 async def test_a_server_that_does_not_answer_in_time_makes_qmatic_unavailable(
     silent_url: str,
 ) -> None:
-    system = QmaticAppointments(QmaticClient(silent_url, API_KEY, timeout=0.2))
-    try:
+    async with closing(
+        QmaticAppointments(QmaticClient(silent_url, API_KEY, timeout=0.2))
+    ) as system:
         with pytest.raises(BackendUnavailable, match="TimeoutError"):
             await system.products()
-    finally:
-        await system.close()
 
 
 async def test_booking_and_cancelling_work_on_postgresql(postgres_url: str) -> None:

@@ -162,12 +162,11 @@ def _location(location: wire.Location) -> Location:
 
 def _wire_customer(customer: Customer) -> wire.Customer:
     """JCC wants a last name; "Jan van der Berg" becomes first name "Jan", last "van der Berg"."""
-    first, _, rest = customer.name.strip().partition(" ")
+    first, last = customer.split_name()
     data: wire.Customer = {"id": None, "isMainCustomer": True, "gender": 0}
-    if rest:
-        data["firstName"], data["lastName"] = first, rest
-    else:
-        data["lastName"] = first
+    if first:
+        data["firstName"] = first
+    data["lastName"] = last
     if customer.email:
         data["emailAddress"] = customer.email
     if customer.phone:
@@ -186,8 +185,5 @@ def _customer(customers: list[wire.Customer]) -> Customer | None:
         for part in (main.get("firstName"), main.get("lastNamePrefix"), main.get("lastName"))
         if part
     )
-    email = main.get("emailAddress") or ""
     phone = main.get("phoneNumber") or main.get("mobilePhoneNumber") or ""
-    if not (email or phone):
-        return None
-    return Customer(name=name, email=email, phone=phone)
+    return Customer.stored(name, main.get("emailAddress") or "", phone)

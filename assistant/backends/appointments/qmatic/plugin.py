@@ -169,9 +169,9 @@ def _location(branch: wire.Branch) -> Location:
 
 
 def _wire_customer(customer: Customer) -> wire.BookingCustomer:
-    first, _, rest = customer.name.strip().partition(" ")
-    data: wire.BookingCustomer = {"lastName": rest or first}
-    if rest:
+    first, last = customer.split_name()
+    data: wire.BookingCustomer = {"lastName": last}
+    if first:
         data["firstName"] = first
     if customer.email:
         data["email"] = customer.email
@@ -187,8 +187,4 @@ def _customer(customers: list[wire.Customer]) -> Customer | None:
     name = first.get("name") or " ".join(
         part for part in (first.get("firstName"), first.get("lastName")) if part
     )
-    email = first.get("email") or ""
-    phone = first.get("phone") or ""
-    if not (email or phone):
-        return None
-    return Customer(name=name, email=email, phone=phone)
+    return Customer.stored(name, first.get("email") or "", first.get("phone") or "")
