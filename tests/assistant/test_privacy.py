@@ -1,5 +1,7 @@
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -28,17 +30,24 @@ def test_bsn_check() -> None:
     assert not is_bsn("123456789")
 
 
-def test_log_output_is_redacted() -> None:
+@contextmanager
+def redacted_log(name: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose only handler writes to a string, with the redaction filter installed."""
     stream = io.StringIO()
-    logger = logging.getLogger("test.privacy")
+    logger = logging.getLogger(name)
     handler = logging.StreamHandler(stream)
     logger.addHandler(handler)
     logger.propagate = False
     try:
         install_log_redaction(logger)
-        logger.warning("bericht van %s over %s", "piet@example.org", "0612345678")
+        yield logger, stream
     finally:
         logger.removeHandler(handler)
+
+
+def test_log_output_is_redacted() -> None:
+    with redacted_log("test.privacy") as (logger, stream):
+        logger.warning("bericht van %s over %s", "piet@example.org", "0612345678")
     assert stream.getvalue().strip() == "bericht van [e-mail] over [telefoon]"
 
 
@@ -61,35 +70,19 @@ def test_masking_takes_linear_time_on_hostile_text(name: str) -> None:
 
 @pytest.mark.timeout(20)
 def test_a_huge_log_line_is_cut_before_it_is_masked() -> None:
-    stream = io.StringIO()
-    logger = logging.getLogger("test.privacy.huge")
-    handler = logging.StreamHandler(stream)
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        install_log_redaction(logger)
+    with redacted_log("test.privacy.huge") as (logger, stream):
         logger.warning("body: %s", "x" * 5_000_000 + " jan@example.nl")
-    finally:
-        logger.removeHandler(handler)
     written = stream.getvalue()
     assert len(written) < MAX_MESSAGE_CHARS + 200
     assert "ingekort" in written
 
 
 def test_a_traceback_is_masked_too() -> None:
-    stream = io.StringIO()
-    logger = logging.getLogger("test.privacy.traceback")
-    handler = logging.StreamHandler(stream)
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        install_log_redaction(logger)
+    with redacted_log("test.privacy.traceback") as (logger, stream):
         try:
             raise ValueError("request from piet@example.org with 0612345678")
         except ValueError:
             logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
     written = stream.getvalue()
     assert "Traceback" in written
     assert "piet@example.org" not in written and "0612345678" not in written
