@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 SPACY_MODEL := models/spacy-nl
 MODEL := models/assistant.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml' 2>/dev/null)
 SRC := assistant actions channels rasa_sdk_plugins scripts tests
 
 .PHONY: help run train test eval bench lint format validate lock system-deps clean
@@ -46,7 +46,7 @@ system-deps:
 
 # --- model -----------------------------------------------------------------------------------
 $(MODEL): $(SPACY_MODEL)/meta.json $(TRAINING_INPUTS) | $(VENV)/.installed
-	$(RASA) train --fixed-model-name assistant --out models --num-threads 2
+	$(RASA) train --domain domain --fixed-model-name assistant --out models --num-threads 2
 
 train: $(MODEL)
 
@@ -55,7 +55,7 @@ run: $(MODEL)
 	$(PY) scripts/run.py
 
 test: $(MODEL) node_modules/.installed system-deps
-	$(RASA) data validate --fail-on-warnings
+	$(RASA) data validate --domain domain --fail-on-warnings
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors --out results/stories
 	$(PY) -m pytest
 

@@ -2,7 +2,7 @@
 
 Every topic has an action `action_answer_<topic>` that utters `utter_<topic>`, or the more specific
 `utter_<topic>_<value>` when the resident named, say, a document or permit. The texts live in
-domain.yml, the facts (fees, links, phone numbers) in assistant/municipalities/<id>.yml.
+domain/*.yml, the facts (fees, links, phone numbers) in assistant/municipalities/<id>.yml.
 """
 
 from __future__ import annotations
@@ -24,12 +24,6 @@ TOPICS: dict[str, str | None] = {
     "human_handoff": None,
     "permit_needed": "permit",
     "permit_apply": "permit",
-    "appointment_book": None,
-    "appointment_reschedule": None,
-    "appointment_cancel": None,
-    "appointment_check": None,
-    "complaint_file": None,
-    "report_public_space": None,
     "objection_file": None,
     "move_report": None,
     "waste_collection": None,

@@ -1,6 +1,6 @@
 """Facts per municipality (fees, opening hours, phone numbers, links) and national facts.
 
-One trained model serves every municipality: the response texts in domain.yml hold
+One trained model serves every municipality: the response texts in domain/*.yml hold
 `{placeholders}` and the actions fill them with `Municipality.template_values()`. The facts live in
 data files, one per municipality in `assistant/municipalities/<id>.yml` plus
 `assistant/national.yml`, never in code.

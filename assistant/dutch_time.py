@@ -7,7 +7,7 @@ government texts write it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from babel.dates import format_date
 
@@ -18,7 +18,7 @@ def day_in_words(day: date, today: date | None = None) -> str:
     return format_date(day, pattern, locale="nl")
 
 
-def time_in_words(moment: datetime) -> str:
+def time_in_words(moment: datetime | time) -> str:
     """The time of day, e.g. "14.30 uur"."""
     return f"{moment.hour}.{moment.minute:02d} uur"
 

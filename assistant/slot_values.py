@@ -1,6 +1,6 @@
 """The values the assistant can answer for, per slot, and how a resident's spelling maps onto them.
 
-The canonical values are fixed by the NLU contract (shared/nlu-contract.md); domain.yml declares
+The canonical values are fixed by the NLU contract (shared/nlu-contract.md); domain/ declares
 the same lists for its categorical slots (a test keeps the two equal). A value that maps onto
 none of them is rejected, so no action ever looks for a response that does not exist
 ("utter_document_costs_pasp00rt") and the resident is asked again instead.

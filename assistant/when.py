@@ -43,6 +43,7 @@ from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from assistant.duckling_worker import ZONE, DucklingWorker
+from assistant.dutch_time import day_in_words, time_in_words
 
 Daypart = Literal["ochtend", "middag", "avond"]
 
@@ -87,6 +88,11 @@ _ASAP = re.compile(
 _TIME_GRAINS = {"second", "minute", "hour"}
 _DAY_GRAINS = {"day", "week", "month"}
 _YEARS = range(1900, 2200)
+
+
+def now() -> dt.datetime:
+    """The current moment on the Amsterdam clock (aware)."""
+    return dt.datetime.now(AMSTERDAM)
 
 
 def understand(text: str, now: dt.datetime) -> When | None:
@@ -295,3 +301,80 @@ def _merge(first: When, second: When) -> When:
         time=first.time if first.time is not None else second.time,
         daypart=first.daypart or second.daypart,
     )
+
+
+# --- when something happened (a complaint) ----------------------------------------------------
+
+UNKNOWN_DAY = "weet ik niet meer"
+PAST_MAX_CHARS = 80
+
+_WEEKDAY = re.compile(rf"\b(?:{'|'.join(WEEKDAYS)})", re.IGNORECASE)
+# Words that name one day; without them a time word ("vorige week") is kept as said.
+_ONE_DAY = re.compile(
+    rf"\d|{_WEEKDAY.pattern}|\b(?:eer)?gister|\bvandaag\b|\bvan(?:ochtend|morgen|middag|avond|nacht)",
+    re.IGNORECASE,
+)
+_TO_COME = re.compile(r"\b(?:morgen|overmorgen|volgende|komende|aanstaande|straks)\b", re.I)
+_TODAY_WORDS = re.compile(r"\b(?:vandaag|van(?:ochtend|morgen|middag|avond|nacht))\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_CLOCK_SAID = re.compile(r"\buur\b|\d[:.]\d\d|\bhalf\b|\bkwart\b", re.IGNORECASE)
+_DONT_KNOW = re.compile(
+    r"^(?:dat |het )?(?:weet ik (?:het )?niet(?: meer| precies)?|geen idee|weet niet(?: meer)?"
+    r"|onbekend|ik weet het niet(?: meer)?|kan ik me niet (?:meer )?herinneren)\b",
+    re.IGNORECASE,
+)
+_TIME_WORDS = re.compile(
+    r"\b(?:dag|dagen|week|weken|maand|maanden|jaar|jaren|geleden|ochtend|middag|avond|nacht"
+    r"|weekend|kerst\w*|pasen|zomer\w*|winter\w*|lente|voorjaar|najaar|herfst\w*|vakantie"
+    r"|begin|eind|rond|ongeveer|sinds|laatst|onlangs|zojuist|januari|februari|maart|april|mei"
+    r"|juni|juli|augustus|september|oktober|november|december)\b",
+    re.IGNORECASE,
+)
+_DAYPART_WORDS = {"ochtend": "in de ochtend", "middag": "in de middag", "avond": "in de avond"}
+
+
+def happened(text: str, moment: dt.datetime) -> str | None:
+    """When something happened, in words for the summary and the case; None when the text
+    names no time that has passed (a day to come, or no time at all).
+
+    A named day becomes a date ("vorige week dinsdag" -> "dinsdag 24 februari"); `understand`
+    looks ahead, as appointments do, so a bare weekday or a date without a year is moved back
+    to the last one that has passed. A period ("vorige maand", "rond kerst") is kept as said,
+    and "weet ik niet" is an answer too: a complaint does not need the exact day.
+    """
+    text = " ".join(text.split())
+    if not text or len(text) > PAST_MAX_CHARS:
+        return None
+    if _DONT_KNOW.match(text):
+        return UNKNOWN_DAY
+    if _TO_COME.search(text):
+        return None
+    today = moment.astimezone(AMSTERDAM).date()
+    if _ONE_DAY.search(text) and (found := understand(text, moment)) and found.day:
+        day = _in_the_past(found.day, text, today)
+        if day is None:
+            return None
+        words = day_in_words(day, today)
+        if found.time and _CLOCK_SAID.search(text):
+            return f"{words} om {time_in_words(dt.datetime.combine(day, found.time))}"
+        return f"{words}, {_DAYPART_WORDS[found.daypart]}" if found.daypart else words
+    if _TIME_WORDS.search(text) or _ONE_DAY.search(text):
+        return text
+    return None
+
+
+def names_one_day(text: str) -> bool:
+    """Whether `text` names one day ("dinsdag", "gisteren", "3 maart"), not a period."""
+    return _ONE_DAY.search(text) is not None
+
+
+def _in_the_past(day: dt.date, text: str, today: dt.date) -> dt.date | None:
+    if _WEEKDAY.search(text) and not _TODAY_WORDS.search(text) and not re.search(r"\d", text):
+        while day >= today:  # "dinsdag": the last Tuesday; on a Tuesday, last week's
+            day -= dt.timedelta(days=7)
+    elif day > today and not _YEAR.search(text):  # "3 december" said in March: last December
+        try:
+            day = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            day = day.replace(year=day.year - 1, day=28)
+    return day if day <= today else None

@@ -4,6 +4,7 @@
   loopback ports, started once per test session.
 - `postgres_url`: a fresh, uniquely named PostgreSQL database per test, dropped afterwards.
 - `redis_url` / `redis_prefix`: the real Redis and a key prefix per test (keys deleted after).
+- `silent_url`: a server that accepts connections and never answers (timeouts).
 
 PostgreSQL and Redis are real services (127.0.0.1:5432 user postgres, 127.0.0.1:6379); when one
 is not reachable the tests that need it fail with a message saying so, they are never skipped.
@@ -11,19 +12,22 @@ is not reachable the tests that need it fail with a message saying so, they are 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg2
 import pytest
 import redis
+from aiohttp import web
 from psycopg2 import sql
 
 from assistant.sandbox.server import VARIABLES as SANDBOX_VARIABLES
 from assistant.stack import Stack, StackError, free_ports, running_stack
+from tests.sandbox.serving import serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = REPO_ROOT / "models" / "assistant.tar.gz"
@@ -139,3 +143,24 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture
+async def silent_url() -> AsyncIterator[str]:
+    """The URL of a server that accepts connections and never answers, so a client times out.
+
+    Every handler waits for an event that is set at teardown, so the server closes at once.
+    """
+    release = asyncio.Event()
+
+    async def hang(_: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", hang)
+    async with serving(app) as url:
+        try:
+            yield url
+        finally:
+            release.set()

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assistant.duckling_worker import DEADLINE_SECONDS
-from assistant.when import EARLIEST, When, in_daypart, nearest, understand
+from assistant.when import EARLIEST, UNKNOWN_DAY, When, happened, in_daypart, nearest, understand
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 TUESDAY = dt.datetime(2026, 11, 24, 10, 0, tzinfo=AMSTERDAM)
@@ -271,3 +271,33 @@ def test_a_taken_moment_leads_to_the_nearest_free_ones() -> None:
     assert wanted == When(day=day(11, 26), time=dt.time(14, 30), daypart="middag")
     free = [at(11, 26, 9, 30), at(11, 26, 16), at(11, 27, 14, 30), at(11, 26, 13, 45)]
     assert nearest(wanted, free) == [at(11, 26, 13, 45), at(11, 26, 16), at(11, 26, 9, 30)]
+
+
+# A Wednesday in March, for what residents say about a day that has passed.
+A_WEDNESDAY = dt.datetime(2026, 3, 4, 10, 0, tzinfo=AMSTERDAM)
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("gisteren", "dinsdag 3 maart"),
+        ("vorige week dinsdag", "dinsdag 24 februari"),
+        ("dinsdag", "dinsdag 3 maart"),
+        ("woensdag", "woensdag 25 februari"),  # said on a Wednesday: last week's
+        ("3 december", "woensdag 3 december 2025"),  # no year: the last one that passed
+        ("gisteravond", "dinsdag 3 maart, in de avond"),
+        ("gisteren om half drie", "dinsdag 3 maart om 14.30 uur"),
+        ("vandaag", "woensdag 4 maart"),
+        ("vorige maand", "vorige maand"),  # a period is kept as said
+        ("rond kerst", "rond kerst"),
+        ("weet ik niet", UNKNOWN_DAY),
+        ("morgen", None),
+        ("volgende week dinsdag", None),
+        ("3 december 2026", None),
+        ("wat kost een paspoort", None),
+        ("ergens in de zomer " + "toen het heel warm was " * 4, None),  # a story, not a time
+        ("", None),
+    ],
+)
+def test_what_happened_is_a_day_that_has_passed(said: str, expected: str | None) -> None:
+    assert happened(said, A_WEDNESDAY) == expected

@@ -350,3 +350,53 @@ async def test_the_stand_in_keeps_its_data_in_postgresql(
         )
     assert status == 200
     assert [z["omschrijving"] for z in page["results"]] == ["Klacht over afval"]
+
+
+async def test_a_rol_keeps_its_contact_person_and_refuses_one_without_a_name(
+    http: aiohttp.ClientSession, zgw_root: str
+) -> None:
+    zaak = await new_zaak(http, zgw_root)
+    headers = {**zgw_token(), **WRITE_CRS}
+    _, roltypen, _ = await call(
+        http,
+        "GET",
+        f"{zgw_root}{CATALOGI}/roltypen",
+        headers=headers,
+        params={"zaaktype": zaak["zaaktype"], "omschrijvingGeneriek": "initiator"},
+    )
+    body = {
+        "zaak": zaak["url"],
+        "betrokkeneType": "natuurlijk_persoon",
+        "roltype": roltypen["results"][0]["url"],
+        "betrokkeneIdentificatie": {"geslachtsnaam": "Bakker"},
+    }
+    refused, problem, _ = await call(
+        http,
+        "POST",
+        f"{zgw_root}{ZAKEN}/rollen",
+        headers=headers,
+        json={
+            **body,
+            "contactpersoonRol": {"emailadres": "geen-adres", "telefoonnummer": "1" * 21},
+        },
+    )
+    assert refused == 400
+    assert {(p["name"], p["code"]) for p in problem["invalidParams"]} == {
+        ("contactpersoonRol.naam", "required"),
+        ("contactpersoonRol.emailadres", "invalid"),
+        ("contactpersoonRol.telefoonnummer", "max_length"),
+    }
+    contact = {"naam": "Sanne Bakker", "emailadres": "sanne@example.nl"}
+    created, rol, _ = await call(
+        http,
+        "POST",
+        f"{zgw_root}{ZAKEN}/rollen",
+        headers=headers,
+        json={**body, "contactpersoonRol": contact},
+    )
+    _, read, _ = await call(http, "GET", rol["url"], headers=headers)
+    assert created == 201 and rol["contactpersoonRol"] == read["contactpersoonRol"] == contact
+    _, rollen, _ = await call(
+        http, "GET", f"{zgw_root}{ZAKEN}/rollen", headers=headers, params={"zaak": zaak["url"]}
+    )
+    assert [r["contactpersoonRol"] for r in rollen["results"]] == [contact]

@@ -201,6 +201,11 @@ async def test_created_zaak_rol_and_status_answer_as_the_zaken_spec(
             "betrokkeneType": "natuurlijk_persoon",
             "roltype": roltypen["results"][0]["url"],
             "betrokkeneIdentificatie": person,
+            "contactpersoonRol": {
+                "naam": "Sanne Bakker",
+                "emailadres": "sanne@example.nl",
+                "telefoonnummer": "0612345678",
+            },
         },
     )
     _, status = await post(
@@ -212,8 +217,10 @@ async def test_created_zaak_rol_and_status_answer_as_the_zaken_spec(
             "datumStatusGezet": "2026-03-02T10:15:00Z",
         },
     )
-    assert created == 201
-    for answer, component in ((zaak, "Zaak"), (rol, "Rol"), (status, "Status")):
+    _, rol_read = await get(http, rol["url"])
+    assert created == 201 and rol_read["contactpersoonRol"]["naam"] == "Sanne Bakker"
+    answers = ((zaak, "Zaak"), (rol, "Rol"), (rol_read, "Rol"), (status, "Status"))
+    for answer, component in answers:
         assert problems_with(answer, component, "zgw-zaken-openapi.yaml") == [], component
 
 

@@ -17,10 +17,18 @@ checks against PDOK and which the back office routes by; without it, the melding
 before sending rather than placed somewhere arbitrary.
 
 Writes fail loudly: `file` returns a Report only for a melding Signalen confirmed (201).
+
+The category list is read once per service (`ensure_available` reads it when a resident starts,
+so a filing is then a single call). A filing that still has to read it waits at most
+`CATEGORY_SECONDS`: a Signalen that does not list its categories in that time is not answering,
+and posting into it would keep the resident waiting a second full timeout, past the 3 seconds
+in which they must hear what else they can do. A list that fails quickly (a 503, a refusal)
+still degrades to the built-in table.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -29,7 +37,13 @@ from datetime import datetime
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from assistant.backends.errors import BackendError, BackendUnavailable, NotConfigured
+from assistant.backends.errors import (
+    BackendError,
+    BackendRejected,
+    BackendUnavailable,
+    NotConfigured,
+    NotFound,
+)
 from assistant.backends.signalen.categories import FALLBACK, PARENTS, choose_category
 from assistant.backends.signalen.client import SignalenClient
 from assistant.backends.signalen.types import (
@@ -57,6 +71,7 @@ AMSTERDAM_TIME = ZoneInfo("Europe/Amsterdam")
 PHONE_SEPARATORS = re.compile(r"[\s().-]")
 HOUSE_NUMBER = re.compile(r"(\d{1,5})\s*(.*)")
 SLUG = re.compile(r"[-\w]+")
+CATEGORY_SECONDS = 1.0
 
 
 class ReportInvalid(ValueError):
@@ -91,7 +106,11 @@ class Report:
 
 @dataclass(frozen=True)
 class ReportLocation:
-    """Where it is: coordinates (WGS84), an address, or both. `house_number` is as typed ("12a")."""
+    """Where it is: coordinates (WGS84), an address, or both. `house_number` is as typed ("12a").
+
+    An address is a street, or a postcode with a house number: a resident in a chat often
+    knows the postcode and number rather than the street, and the pair names one address.
+    """
 
     street: str | None = None
     house_number: str | None = None
@@ -104,7 +123,9 @@ class ReportLocation:
         if (self.lon is None) != (self.lat is None):
             raise ReportInvalid("location", "give both lon and lat, or neither")
         if not self.has_point and not self.has_address:
-            raise ReportInvalid("location", "needs coordinates or a street")
+            raise ReportInvalid(
+                "location", "needs coordinates or a street, or a postcode with a house number"
+            )
 
     @property
     def has_point(self) -> bool:
@@ -112,7 +133,13 @@ class ReportLocation:
 
     @property
     def has_address(self) -> bool:
-        return bool(self.street and self.street.strip())
+        if self.street and self.street.strip():
+            return True
+        return bool(
+            self.postcode
+            and self.postcode.strip()
+            and HOUSE_NUMBER.fullmatch((self.house_number or "").strip())
+        )
 
 
 @dataclass(frozen=True)
@@ -171,6 +198,19 @@ class ReportService:
         }
         return to_report(await self._client.create_signal(body))
 
+    async def ensure_available(self) -> None:
+        """Read the category list now and keep it, so a filing later is one call.
+
+        Raises BackendUnavailable when Signalen does not answer (timeout, 5xx, no connection):
+        the assistant then offers another way before the resident describes anything. A refusal
+        of the list (4xx) is no sign of that; a filing then uses the built-in table.
+        """
+        if self._offered is None:
+            try:
+                self._offered = await self._read_categories()
+            except (BackendRejected, NotFound) as error:
+                log.warning("Signalen categories refused, using the built-in table: %s", error)
+
     async def state(self, report_id: str) -> Report:
         """The melding with uuid `report_id` as Signalen shows it now.
 
@@ -212,22 +252,30 @@ class ReportService:
 
     async def _offered_categories(self) -> dict[str, str]:
         """Active sub-category URLs by "main/sub" and by "sub", read once per service. A failed
-        read is not cached: it degrades to our own table for this melding only."""
+        read is not cached: it degrades to our own table for this melding only. A read that
+        takes longer than CATEGORY_SECONDS raises BackendUnavailable: Signalen is not answering.
+        """
         if self._offered is None:
             try:
-                mains = await self._client.list_categories()
+                self._offered = await asyncio.wait_for(self._read_categories(), CATEGORY_SECONDS)
+            except asyncio.TimeoutError:
+                raise BackendUnavailable(
+                    "signalen", f"no category list within {CATEGORY_SECONDS} s"
+                ) from None
             except BackendError as error:
                 log.warning("Signalen categories unreadable, using the built-in table: %s", error)
                 return {}
-            offered: dict[str, str] = {}
-            for main in mains:
-                for sub in main.get("sub_categories", []):
-                    href = sub.get("_links", {}).get("self", {}).get("href")
-                    if sub.get("is_active", True) and href:
-                        offered[f"{main['slug']}/{sub['slug']}"] = href
-                        offered.setdefault(sub["slug"], href)
-            self._offered = offered
         return self._offered
+
+    async def _read_categories(self) -> dict[str, str]:
+        offered: dict[str, str] = {}
+        for main in await self._client.list_categories():
+            for sub in main.get("sub_categories", []):
+                href = sub.get("_links", {}).get("self", {}).get("href")
+                if sub.get("is_active", True) and href:
+                    offered[f"{main['slug']}/{sub['slug']}"] = href
+                    offered.setdefault(sub["slug"], href)
+        return offered
 
 
 def to_report(payload: PublicSignal) -> Report:
@@ -270,7 +318,9 @@ def _reporter(reporter: Reporter) -> ReporterCreate:
 
 
 def _address(location: ReportLocation) -> Address:
-    address: Address = {"openbare_ruimte": (location.street or "").strip()}
+    address: Address = {}
+    if location.street and location.street.strip():
+        address["openbare_ruimte"] = location.street.strip()
     match = HOUSE_NUMBER.fullmatch((location.house_number or "").strip())
     if match:
         address["huisnummer"] = int(match.group(1))

@@ -5,6 +5,11 @@
 writes follow the routes in `shared/reference/back-office-apis.md` (section 1, "Reading the
 status" and "Writing").
 
+The catalogue lookups a new case needs (zaaktype, initiator roltype, first statustype) are kept
+for `TYPES_SECONDS`, so filing costs three writes and `ensure_case_type` (asked when a resident
+starts, so nobody types a whole complaint for a back office that cannot take it) costs nothing
+extra when the filing follows. A catalogue changes a few times a year; ten minutes is harmless.
+
 Unknown codes (a role or party type Open Zaak adds later) become `UNKNOWN`, never an exception;
 data that does not have the shape of the spec becomes `BackendUnavailable`, so actions need to
 catch only `BackendError`.
@@ -14,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,16 +31,20 @@ from assistant.backends.zgw.models import (
     Case,
     CaseStatus,
     CaseType,
+    ContactPerson,
     Initiator,
     PartyType,
     RoleKind,
 )
 from assistant.backends.zgw.types import (
+    ContactPersoonRol,
     NatuurlijkPersoonIdentificatie,
+    RolRequest,
     Status,
     StatusType,
     VerblijfsAdres,
     Zaak,
+    ZaakRequest,
     ZaakType,
 )
 
@@ -44,6 +54,13 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 POSTCODE = re.compile(r"^[1-9][0-9]{3}[A-Z]{2}$")
 DESCRIPTION_MAX = 80  # Zaak.omschrijving maxLength
 EXPLANATION_MAX = 1000  # Zaak.toelichting maxLength
+TYPES_SECONDS = 600.0
+# ContactPersoonRol maxLengths.
+CONTACT_NAME_MAX, CONTACT_EMAIL_MAX, CONTACT_PHONE_MAX = 200, 254, 20
+# An ISO 8601 duration in days or weeks ("P42D", "P6W"): what zaaktypen use as `doorlooptijd`.
+DAYS_OR_WEEKS = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?$")
+
+CaseTypes = tuple[ZaakType, str, StatusType]
 
 
 class CaseService:
@@ -55,10 +72,13 @@ class CaseService:
         *,
         rsin: str,
         now: Callable[[], datetime] = lambda: datetime.now(AMSTERDAM),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._rsin = rsin
         self._now = now
+        self._monotonic = monotonic
+        self._known_types: dict[tuple[str, date], tuple[float, CaseTypes]] = {}
 
     async def find_case(self, identification: str) -> Case:
         """The case with this identification (e.g. "ZAAK-2026-0000123") and its status.
@@ -95,14 +115,28 @@ class CaseService:
                     return normalised
         return None
 
+    async def ensure_case_type(self, case_type_identification: str) -> None:
+        """Check that a case of this zaaktype can be filed today, without writing anything.
+
+        Raises NotConfigured when the catalogue lacks the type (or its initiator roltype or
+        statustypen), BackendUnavailable/BackendRejected when the catalogue cannot be read.
+        """
+        await self._types(case_type_identification, self._now().date())
+
     async def create_case(
         self,
         case_type_identification: str,
         description: str,
         explanation: str,
         initiator: Initiator,
+        contact: ContactPerson | None = None,
     ) -> Case:
         """File a case of the given zaaktype with the resident as initiator; return it.
+
+        `contact` becomes the initiator rol's `contactpersoonRol`: how the handler reaches the
+        resident. The zaak's `einddatumGepland` is today plus the zaaktype's `doorlooptijd`
+        when that is given in days or weeks (a klacht: P42D, Awb 9:11), so `planned_end_date`
+        tells the resident when to expect an answer.
 
         All catalogue lookups happen before anything is written, so a missing zaaktype,
         initiator roltype or statustype (NotConfigured) leaves nothing behind. The three writes
@@ -111,28 +145,30 @@ class CaseService:
         """
         today = self._now().date()
         zaaktype, roltype_url, first = await self._types(case_type_identification, today)
-        zaak = await self._client.create_zaak(
-            {
-                "bronorganisatie": self._rsin,
-                "verantwoordelijkeOrganisatie": self._rsin,
-                "zaaktype": zaaktype["url"],
-                "startdatum": today.isoformat(),
-                "omschrijving": description[:DESCRIPTION_MAX],
-                "toelichting": explanation[:EXPLANATION_MAX],
-            }
-        )
+        body: ZaakRequest = {
+            "bronorganisatie": self._rsin,
+            "verantwoordelijkeOrganisatie": self._rsin,
+            "zaaktype": zaaktype["url"],
+            "startdatum": today.isoformat(),
+            "omschrijving": description[:DESCRIPTION_MAX],
+            "toelichting": explanation[:EXPLANATION_MAX],
+        }
+        if (days := duration_days(zaaktype.get("doorlooptijd"))) is not None:
+            body["einddatumGepland"] = (today + timedelta(days=days)).isoformat()
+        zaak = await self._client.create_zaak(body)
         if not isinstance(zaak.get("url"), str):
             raise BackendUnavailable(SYSTEM, "the created zaak has no url")
+        rol: RolRequest = {
+            "zaak": zaak["url"],
+            "betrokkeneType": PartyType.PERSON.value,
+            "roltype": roltype_url,
+            "roltoelichting": "Ingediend via de digitale assistent",
+            "betrokkeneIdentificatie": _person(initiator),
+        }
+        if contact is not None:
+            rol["contactpersoonRol"] = _contact(contact)
         try:
-            await self._client.create_rol(
-                {
-                    "zaak": zaak["url"],
-                    "betrokkeneType": PartyType.PERSON.value,
-                    "roltype": roltype_url,
-                    "roltoelichting": "Ingediend via de digitale assistent",
-                    "betrokkeneIdentificatie": _person(initiator),
-                }
-            )
+            await self._client.create_rol(rol)
             status = await self._client.create_status(
                 {
                     "zaak": zaak["url"],
@@ -149,8 +185,19 @@ class CaseService:
             raise
         return _to_case(zaak, zaaktype, status, first)
 
-    async def _types(self, identification: str, today: date) -> tuple[ZaakType, str, StatusType]:
-        """The zaaktype valid today, its initiator roltype's URL and its first statustype."""
+    async def _types(self, identification: str, today: date) -> CaseTypes:
+        """The zaaktype valid today, its initiator roltype's URL and its first statustype; read
+        once per `TYPES_SECONDS` (a failed read is not kept, so the next one tries again)."""
+        key = (identification, today)
+        known = self._known_types.get(key)
+        if known is not None and self._monotonic() - known[0] < TYPES_SECONDS:
+            return known[1]
+        types = await self._read_types(identification, today)
+        self._known_types = {k: v for k, v in self._known_types.items() if k[1] == today}
+        self._known_types[key] = (self._monotonic(), types)
+        return types
+
+    async def _read_types(self, identification: str, today: date) -> CaseTypes:
         zaaktypen = await self._client.list_zaaktypen(
             {"identificatie": identification, "datumGeldigheid": today.isoformat()}
         )
@@ -246,6 +293,27 @@ def _person(initiator: Initiator) -> NatuurlijkPersoonIdentificatie:
         }
         person["verblijfsadres"] = verblijfsadres
     return person
+
+
+def _contact(contact: ContactPerson) -> ContactPersoonRol:
+    """`contactpersoonRol` with only what is known: ZGW checks `emailadres` as an e-mail
+    address, so an empty one is left out rather than sent as ""."""
+    result: ContactPersoonRol = {"naam": contact.name.strip()[:CONTACT_NAME_MAX]}
+    if contact.email.strip():
+        result["emailadres"] = contact.email.strip()[:CONTACT_EMAIL_MAX]
+    if contact.phone.strip():
+        result["telefoonnummer"] = contact.phone.strip()[:CONTACT_PHONE_MAX]
+    return result
+
+
+def duration_days(value: Any) -> int | None:
+    """Days in an ISO 8601 duration of weeks and days ("P42D", "P6W"); None for anything else
+    (months and years have no fixed length, and a zaaktype may leave `doorlooptijd` out)."""
+    match = DAYS_OR_WEEKS.match(value) if isinstance(value, str) else None
+    if match is None or value == "P":
+        return None
+    weeks, days = match.groups()
+    return int(weeks or 0) * 7 + int(days or 0)
 
 
 def _date(value: Any) -> date | None:

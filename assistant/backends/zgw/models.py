@@ -99,3 +99,14 @@ class Initiator:
     family_name_prefix: str = ""
     bsn: str | None = field(default=None, repr=False)
     address: Address | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ContactPerson:
+    """How the case's handler reaches the resident: ZGW's `contactpersoonRol` on the initiator's
+    rol (Zaken API 1.5.1, `ContactPersoonRolRequest`). `name` is required there; e-mail and phone
+    stay out of `repr`, and so out of logs."""
+
+    name: str
+    email: str = field(default="", repr=False)
+    phone: str = field(default="", repr=False)

@@ -122,6 +122,17 @@ class NatuurlijkPersoonIdentificatie(TypedDict, total=False):
     verblijfsadres: VerblijfsAdres | None
 
 
+class ContactPersoonRol(TypedDict, total=False):
+    """`ContactPersoonRolRequest`: who the handler contacts about the zaak, on a rol. `naam` is
+    required (max 200); `emailadres` (254, format email), `telefoonnummer` (20) and `functie`
+    (50) are optional: leave an unknown one out rather than sending an empty string."""
+
+    naam: str
+    emailadres: str
+    telefoonnummer: str
+    functie: str
+
+
 class Rol(TypedDict):
     """`Rol` (`natuurlijk_persoon_RolSerializer` and siblings, by `betrokkeneType`)."""
 
@@ -134,6 +145,7 @@ class Rol(TypedDict):
     omschrijvingGeneriek: str
     roltoelichting: NotRequired[str]
     betrokkeneIdentificatie: NotRequired[dict[str, Any]]
+    contactpersoonRol: NotRequired[ContactPersoonRol | None]
 
 
 class RolRequest(TypedDict):
@@ -144,6 +156,7 @@ class RolRequest(TypedDict):
     roltype: str
     roltoelichting: NotRequired[str]
     betrokkeneIdentificatie: NotRequired[NatuurlijkPersoonIdentificatie]
+    contactpersoonRol: NotRequired[ContactPersoonRol]
 
 
 class ZaakType(TypedDict):

@@ -1,4 +1,5 @@
-"""Zaken API resource `/rollen`: who is involved in a zaak, in which roltype."""
+"""Zaken API resource `/rollen`: who is involved in a zaak, in which roltype, and how the
+handler reaches them (`contactpersoonRol`)."""
 
 from __future__ import annotations
 
@@ -25,16 +26,40 @@ from assistant.sandbox.zgw.protocol import (
     paginate,
     ref_uuid,
 )
-from assistant.sandbox.zgw.tables import rollen, roltypen, zaken
+from assistant.sandbox.zgw.tables import contactpersonen, rollen, roltypen, zaken
 
 PARTY_TYPES = ("natuurlijk_persoon", "niet_natuurlijk_persoon", "vestiging")
 PARTY_TYPES += ("organisatorische_eenheid", "medewerker")
+# `ContactPersoonRolRequest`: field -> maxLength.
+CONTACT_FIELDS = {"naam": 200, "emailadres": 254, "telefoonnummer": 20, "functie": 50}
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _rollen_query() -> Select:
-    return select(rollen, roltypen.c.omschrijving, roltypen.c.omschrijving_generiek).join(
-        roltypen, rollen.c.roltype_uuid == roltypen.c.uuid
+    contact = contactpersonen.c
+    return (
+        select(
+            rollen,
+            roltypen.c.omschrijving,
+            roltypen.c.omschrijving_generiek,
+            contact.naam,
+            contact.emailadres,
+            contact.telefoonnummer,
+            contact.functie,
+        )
+        .join(roltypen, rollen.c.roltype_uuid == roltypen.c.uuid)
+        .outerjoin(contactpersonen, contact.rol_uuid == rollen.c.uuid)
     )
+
+
+def _contact_json(row: Row) -> dict[str, str] | None:
+    """`ContactPersoonRol`, or null when the rol has none. Deviation: Open Zaak renders a blank
+    field as ""; the stand-in leaves it out, because "" is no `format: email` and the spec
+    requires only `naam`."""
+    if row.naam is None:
+        return None
+    fields = {name: getattr(row, name) for name in CONTACT_FIELDS}
+    return {name: value for name, value in fields.items() if value or name == "naam"}
 
 
 def _rollen_json(request: web.Request, conn: Connection, rows: list[Row]) -> list[dict[str, Any]]:
@@ -52,7 +77,7 @@ def _rollen_json(request: web.Request, conn: Connection, rows: list[Row]) -> lis
             "roltoelichting": row.roltoelichting,
             "registratiedatum": iso(row.registratiedatum),
             "indicatieMachtiging": "",
-            "contactpersoonRol": None,
+            "contactpersoonRol": _contact_json(row),
             "statussen": [],
             "beginGeldigheid": None,
             "eindeGeldigheid": None,
@@ -100,6 +125,7 @@ async def create_rol(request: web.Request) -> web.Response:
         reason = "`betrokkene` of `betrokkeneIdentificatie` moet opgegeven worden."
         errors.append(("nonFieldErrors", "invalid-betrokkene", reason))
     _check_person(identification, errors)
+    contact = _contact_person(body.get("contactpersoonRol"), errors)
     with request.app[ENGINE].begin() as conn:
         zaak = reference_field(conn, zaken, body, "zaak", ZAKEN, "zaken", errors)
         roltype = reference_field(conn, roltypen, body, "roltype", CATALOGI, "roltypen", errors)
@@ -119,6 +145,8 @@ async def create_rol(request: web.Request) -> web.Response:
             "registratiedatum": datetime.now(timezone.utc),
         }
         conn.execute(insert(rollen).values(**values))
+        if contact is not None:
+            conn.execute(insert(contactpersonen).values(rol_uuid=uuid, **contact))
         row = conn.execute(_rollen_query().where(rollen.c.uuid == uuid)).one()
         created = _rollen_json(request, conn, [row])[0]
     return web.json_response(created, status=201, headers={"Location": created["url"]})
@@ -139,3 +167,21 @@ def _check_person(identification: Mapping[str, Any], errors: Errors) -> None:
         if address.get(name) is None:
             field = f"betrokkeneIdentificatie.verblijfsadres.{name}"
             errors.append((field, "required", "Dit veld is vereist."))
+
+
+def _contact_person(value: Any, errors: Errors) -> dict[str, str] | None:
+    """The checked `contactpersoonRol` (every field, "" when not given), or None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        errors.append(("contactpersoonRol", "invalid", "Ongeldige data."))
+        return None
+    found: Errors = []
+    contact = {
+        name: text_field(value, name, found, limit, required=name == "naam")
+        for name, limit in CONTACT_FIELDS.items()
+    }
+    if contact["emailadres"] and not EMAIL.fullmatch(contact["emailadres"]):
+        found.append(("emailadres", "invalid", "Voer een geldig e-mailadres in."))
+    errors.extend((f"contactpersoonRol.{name}", code, reason) for name, code, reason in found)
+    return contact

@@ -99,6 +99,18 @@ rollen = Table(
     Column("registratiedatum", DateTime(timezone=True), nullable=False),
 )
 
+# A rol's `contactpersoonRol`, in a table of its own so a sandbox database made before it existed
+# gains it on the next start (create_all adds tables, never columns).
+contactpersonen = Table(
+    "zgw_contactpersonen",
+    metadata,
+    Column("rol_uuid", String(36), primary_key=True),
+    Column("naam", String(200), nullable=False),
+    Column("emailadres", String(254), nullable=False),
+    Column("telefoonnummer", String(20), nullable=False),
+    Column("functie", String(50), nullable=False),
+)
+
 
 def sid(name: str) -> str:
     """A stable uuid for a demo row, so seeding again replaces it."""

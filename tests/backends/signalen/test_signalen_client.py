@@ -3,6 +3,7 @@ PostgreSQL), a closed port, a server that never answers and a server scripted fo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from assistant.backends.errors import BackendRejected, BackendUnavailable, NotFound
 from assistant.backends.signalen.client import SignalenClient
 from assistant.backends.signalen.reports import (
+    CATEGORY_SECONDS,
     Report,
     Reporter,
     ReportInvalid,
@@ -294,3 +296,57 @@ async def test_a_server_that_does_not_answer_in_time_is_backend_unavailable(
             await service.file("Kapotte lamp", DAM, "lantaarnpaal-straatverlichting")
         with pytest.raises(BackendUnavailable, match="TimeoutError"):
             await service.state("00000000-0000-0000-0000-000000000000")
+
+
+async def test_a_postcode_and_house_number_without_a_street_are_an_address(database: str) -> None:
+    where = ReportLocation(house_number="12", postcode="3511 ab")
+    async with signalen_at(database) as client:
+        service = ReportService(client, fallback_point=CITY_HALL)
+        report = await service.file("Losse stoeptegel", where, "bestrating")
+    assert stored_signal(database, report.id).address == {"huisnummer": 12, "postcode": "3511AB"}
+    with pytest.raises(ReportInvalid, match="postcode with a house number"):
+        ReportLocation(postcode="3511AB", house_number="geen")
+
+
+async def test_the_category_list_read_at_the_start_makes_a_filing_one_call(database: str) -> None:
+    async with signalen_at(database) as client:
+        service = ReportService(client)
+        await service.ensure_available()
+        calls: list[str] = []
+        listing = client.list_categories
+
+        async def counted() -> Any:
+            calls.append("categories")
+            return await listing()
+
+        client.list_categories = counted  # type: ignore[method-assign]
+        await service.file("Kapotte lamp", DAM, "lantaarnpaal-straatverlichting")
+    assert calls == []
+
+
+async def test_a_signalen_that_does_not_answer_is_unavailable_at_the_start(
+    silent_url: str,
+) -> None:
+    async with SignalenClient(silent_url, timeout=0.3) as client:
+        with pytest.raises(BackendUnavailable):
+            await ReportService(client).ensure_available()
+
+
+async def test_a_filing_does_not_wait_twice_for_a_signalen_that_does_not_answer(
+    silent_url: str,
+) -> None:
+    started = asyncio.get_running_loop().time()
+    async with SignalenClient(silent_url) as client:
+        with pytest.raises(BackendUnavailable, match="no category list"):
+            await ReportService(client).file("Kapotte lamp", DAM, "overig")
+    assert asyncio.get_running_loop().time() - started < CATEGORY_SECONDS + 0.5
+
+
+async def test_a_refused_category_list_at_the_start_is_no_unavailability() -> None:
+    async def refuse(_: web.Request) -> web.Response:
+        return web.json_response({"detail": "Authenticatie vereist"}, status=401)
+
+    app = web.Application()
+    app.router.add_get("/signals/v1/public/terms/categories/", refuse)
+    async with serving(app) as url, SignalenClient(url) as client:
+        await ReportService(client).ensure_available()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import jwt
@@ -22,9 +22,15 @@ from assistant.backends.errors import (
     NotConfigured,
     NotFound,
 )
-from assistant.backends.zgw.cases import CaseService
+from assistant.backends.zgw.cases import CaseService, duration_days
 from assistant.backends.zgw.client import ZgwClient, ZgwConfig
-from assistant.backends.zgw.models import Address, Initiator, PartyType, RoleKind
+from assistant.backends.zgw.models import (
+    Address,
+    ContactPerson,
+    Initiator,
+    PartyType,
+    RoleKind,
+)
 from tests.sandbox.serving import (
     TODAY,
     ZGW_CLIENT_ID,
@@ -294,3 +300,64 @@ def test_the_secret_and_the_residents_bsn_stay_out_of_reprs() -> None:
     resident = Initiator(family_name="Bakker", bsn="999993653", address=RESIDENT.address)
     assert ZGW_SECRET not in repr(config("http://127.0.0.1:8090/zgw"))
     assert "999993653" not in repr(resident) and "Neude" not in repr(resident)
+
+
+async def test_a_complaint_carries_how_to_reach_the_resident_and_when_to_answer(
+    client: ZgwClient, cases: CaseService
+) -> None:
+    contact = ContactPerson("Sanne de Bakker", email="sanne@example.nl", phone="0612345678")
+    filed = await cases.create_case("klacht", "Klacht", "Niemand belde terug.", RESIDENT, contact)
+    assert filed.planned_end_date == NOW.date() + timedelta(days=42), "the klacht's doorlooptijd"
+    (rol,) = await client.list_rollen({"zaak": filed.url})
+    assert rol["contactpersoonRol"] == {
+        "naam": "Sanne de Bakker",
+        "emailadres": "sanne@example.nl",
+        "telefoonnummer": "0612345678",
+    }
+    without_phone = await cases.create_case(
+        "klacht", "Klacht", "", RESIDENT, ContactPerson("Sanne", email="sanne@example.nl")
+    )
+    (rol,) = await client.list_rollen({"zaak": without_phone.url})
+    assert rol["contactpersoonRol"] == {"naam": "Sanne", "emailadres": "sanne@example.nl"}
+    assert "sanne@example.nl" not in repr(contact) and "0612345678" not in repr(contact)
+
+
+async def test_a_case_without_contact_details_has_no_contact_person(
+    client: ZgwClient, cases: CaseService
+) -> None:
+    filed = await cases.create_case("klacht", "Klacht", "", RESIDENT)
+    (rol,) = await client.list_rollen({"zaak": filed.url})
+    assert rol["contactpersoonRol"] is None
+
+
+async def test_whether_a_case_type_can_be_filed_is_known_before_anything_is_asked(
+    client: ZgwClient, cases: CaseService
+) -> None:
+    with pytest.raises(NotConfigured):
+        await cases.ensure_case_type("parkeervergunning")
+    reads: list[str] = []
+    listing = client.list_zaaktypen
+
+    async def counted(filters: Any = None) -> Any:
+        reads.append("zaaktypen")
+        return await listing(filters)
+
+    client.list_zaaktypen = counted  # type: ignore[method-assign]
+    await cases.ensure_case_type("klacht")
+    await cases.create_case("klacht", "Klacht", "", RESIDENT)
+    assert reads == ["zaaktypen"], "the catalogue is read once, filing is writes only"
+    assert len(await client.list_zaken()) == 3
+
+
+async def test_open_zaak_down_when_asked_whether_a_case_type_can_be_filed() -> None:
+    async with ZgwClient(config(closed_port_url())) as client:
+        with pytest.raises(BackendUnavailable):
+            await CaseService(client, rsin=RSIN).ensure_case_type("klacht")
+
+
+@pytest.mark.parametrize(
+    ("duration", "days"),
+    [("P42D", 42), ("P6W", 42), ("P1W2D", 9), ("P2M", None), ("P", None), (None, None)],
+)
+def test_a_handling_term_in_days_or_weeks_is_read(duration: str | None, days: int | None) -> None:
+    assert duration_days(duration) == days
