@@ -28,6 +28,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.contacts import register_contact
 from actions.forms import (
+    CONTACT_WORDS,
     REQUESTED,
     STOPPED,
     SummaryQuestion,
@@ -102,7 +103,7 @@ SUMMARY = SummaryQuestion(
         ),
         (re.compile(r"\b(?:moment|datum|dag|wanneer|tijd\w*)\b", re.I), (WHEN,)),
         (re.compile(r"\bnaam\b", re.I), (NAME,)),
-        (re.compile(r"\b(?:e-?mail\w*|mail|telefoon\w*|nummer|contact\w*)\b", re.I), (CONTACT,)),
+        (CONTACT_WORDS, (CONTACT,)),
         (re.compile(r"\bgegevens\b", re.I), (NAME, CONTACT)),
     ),
     choose_response="utter_complaint_file_choose",

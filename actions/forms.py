@@ -216,6 +216,9 @@ _CHANGE_WORD = re.compile(
     re.IGNORECASE,
 )
 
+# How residents name their contact details at a summary ("ander e-mailadres", "nummer klopt niet").
+CONTACT_WORDS = re.compile(r"\b(?:e-?mail\w*|mail|telefoon\w*|nummer|contact\w*)\b", re.I)
+
 _NOTHING = re.compile(r"(?:niets|niks|geen|alles klopt|het klopt|klopt)\b", re.IGNORECASE)
 
 

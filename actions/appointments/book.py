@@ -43,6 +43,7 @@ from actions.appointments.moment import (
 )
 from actions.contacts import register_contact
 from actions.forms import (
+    CONTACT_WORDS,
     REQUESTED,
     SummaryQuestion,
     TransactionAction,
@@ -75,7 +76,7 @@ SUMMARY = SummaryQuestion(
         (re.compile(r"\b(?:dag|datum)\b", re.I), (DAY, TIME)),
         (re.compile(r"\b(?:tijd|tijdstip|uur)\b", re.I), (TIME,)),
         (re.compile(r"\bnaam\b", re.I), (NAME,)),
-        (re.compile(r"\b(?:e-?mail\w*|mail|telefoon\w*|nummer|contact\w*)\b", re.I), (CONTACT,)),
+        (CONTACT_WORDS, (CONTACT,)),
         (
             re.compile(r"\b(?:product|document|paspoort|id-?kaart|rijbewijs)\b", re.I),
             (PRODUCT, LOCATION, DAY, TIME),
