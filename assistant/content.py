@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from assistant.backends.config import BackendConfigError, BackendsConfig, parse_backends
+from assistant.handoff.hours import KccConfigError, KccHours, parse_kcc
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MUNICIPALITIES_DIR = PACKAGE_DIR / "municipalities"
@@ -128,6 +129,8 @@ class Municipality:
     # Its back-office systems (assistant/backends/config.py); none: residents are sent to the
     # website and phone number for transactions.
     backends: BackendsConfig = field(default_factory=BackendsConfig, repr=False, compare=False)
+    # When KCC employees take over chats (assistant/handoff/hours.py); none: no live handoff.
+    kcc: KccHours | None = field(default=None, repr=False, compare=False)
 
     def template_values(self) -> dict[str, str]:
         """Every municipal and national fact, formatted for a Dutch reader, keyed for templates.
@@ -204,7 +207,9 @@ def national_facts(path: Path | None = None) -> Mapping[str, Fact]:
 def _load_municipality(municipality_id: str, folder: Path, national_path: Path) -> Municipality:
     path = folder / f"{municipality_id}.yml"
     document = _read_yaml(path)
-    _check_top_level(path, document, {"id", "name", "sources"}, optional=frozenset({"backends"}))
+    _check_top_level(
+        path, document, {"id", "name", "sources"}, optional=frozenset({"backends", "kcc"})
+    )
     file_id = _text(path, "id", document.get("id"))
     if file_id != municipality_id:
         raise ContentError(
@@ -214,7 +219,8 @@ def _load_municipality(municipality_id: str, folder: Path, national_path: Path) 
     facts = _load_facts(path, document.get("sources"), REQUIRED_MUNICIPAL_KEYS)
     try:
         backends = parse_backends(document.get("backends"))
-    except BackendConfigError as error:
+        kcc = parse_kcc(document.get("kcc"))
+    except (BackendConfigError, KccConfigError) as error:
         raise ContentError(f"{path}: {error}") from None
     return Municipality(
         id=file_id,
@@ -222,6 +228,7 @@ def _load_municipality(municipality_id: str, folder: Path, national_path: Path) 
         facts=facts,
         national=_load_national(national_path),
         backends=backends,
+        kcc=kcc,
     )
 
 
