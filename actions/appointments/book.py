@@ -50,7 +50,6 @@ from actions.forms import (
     TransactionForm,
     abandon,
     end_form,
-    intent_of,
     said,
 )
 from actions.municipality import municipality_for
@@ -107,10 +106,7 @@ class ValidateAppointmentBookForm(MomentQuestions, TransactionForm):
         text = said(tracker)
         if asked is None:  # the form starts: a document named earlier decides the product
             document = choices.document_in(text) or tracker.get_slot("document")
-            pickup = choices.wants_pickup(text)
-            if pickup is None and intent_of(tracker) == "document_pickup":
-                pickup = True
-            product = choices.product_for(products, document, pickup)
+            product = choices.product_for(products, document, choices.wants_pickup(text))
             return {**wish_slot(await heard(tracker)), **({PRODUCT: product.id} if product else {})}
         product = choices.product_named(products, text)
         if product is None:

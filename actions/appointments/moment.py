@@ -146,9 +146,9 @@ async def _fit(
             )
         return {**slots, DAY: None, TIME: None}
     slots[DAY] = day.isoformat()
-    times = choices.in_part(await choice.free_times(day), wanted)
     if wanted.time is None:
         return {**slots, TIME: None}
+    times = choices.in_part(await choice.free_times(day), wanted)
     moment = choices.exact_time(times, wanted.time)
     if moment is None:
         dispatcher.utter_message(
