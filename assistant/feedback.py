@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
@@ -29,15 +28,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    create_engine,
     delete,
     func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+
+from assistant.sql import engine_for
 
 MAX_ID_LENGTH = 128
 MAX_NAME_LENGTH = 200
@@ -107,22 +107,12 @@ def validate_score(score: object) -> int:
     return score
 
 
-def create_feedback_engine(url: str) -> Engine:
-    """An engine for `url`; for a file-based SQLite URL the parent directory is created."""
-    parsed = make_url(url)  # raises ArgumentError on a malformed URL
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, future=True, pool_pre_ping=True)
-
-
 class FeedbackStore:
     """Reads and writes ratings. Create once per process; it holds a connection pool."""
 
     def __init__(self, url_or_engine: str | Engine) -> None:
         self._engine = (
-            create_feedback_engine(url_or_engine)
-            if isinstance(url_or_engine, str)
-            else url_or_engine
+            engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         )
         self._schema_ready = False
 

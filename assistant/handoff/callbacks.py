@@ -25,10 +25,10 @@ from assistant.handoff.store import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
     aware,
-    create_handoff_engine,
     metadata,
     now,
 )
+from assistant.sql import engine_for
 
 MAX_TOPIC_LENGTH = 200
 # What `assistant.contact_details.phone_in` gives: a Dutch national number or E.164.
@@ -104,9 +104,7 @@ def _required(field: str, value: str, max_length: int) -> str:
 class CallbackStore:
     def __init__(self, url_or_engine: str | Engine) -> None:
         self._engine = (
-            create_handoff_engine(url_or_engine)
-            if isinstance(url_or_engine, str)
-            else url_or_engine
+            engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         )
 
     def request(

@@ -19,7 +19,6 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 
 from sqlalchemy import (
     CheckConstraint,
@@ -29,14 +28,15 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    create_engine,
     delete,
     func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Engine, Row, make_url
+from sqlalchemy.engine import Connection, Engine, Row
+
+from assistant.sql import engine_for
 
 MAX_ID_LENGTH = 128
 MAX_SUMMARY_LENGTH = 300
@@ -139,19 +139,10 @@ def _one_line(text: str) -> str:
     return line[: MAX_SUMMARY_LENGTH - 1].rstrip() + "…"
 
 
-def create_handoff_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    return create_engine(url, future=True, pool_pre_ping=True)
-
-
 class HandoffStore:
     def __init__(self, url_or_engine: str | Engine) -> None:
         self._engine = (
-            create_handoff_engine(url_or_engine)
-            if isinstance(url_or_engine, str)
-            else url_or_engine
+            engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         )
 
     def ensure_schema(self) -> None:
