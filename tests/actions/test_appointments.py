@@ -24,8 +24,8 @@ from assistant.backends.services import SERVICES
 from assistant.dutch_time import time_in_words
 from assistant.stack import Stack
 from assistant.when import AMSTERDAM
+from tests.actions.calls import action_call
 from tests.actions.conftest import Say, button_titles, texts
-from tests.actions.test_every_value_answered import action_call
 from tests.conftest import SANDBOX_CREDENTIALS
 
 REFERENCE = re.compile(r"afspraaknummer is (\S+?)\.(?:\s|$)")
@@ -315,10 +315,7 @@ def confirmed_booking(sender: str, start: dt.datetime, product_id: str, location
         "appointment_contact": "herhaal@example.nl",
         "appointment_confirmed": True,
     }
-    call = action_call("action_appointment_book", slots, "affirm")
-    call["sender_id"] = call["tracker"]["sender_id"] = sender
-    call["tracker"]["events"][0]["timestamp"] = time.time()
-    return call
+    return action_call("action_appointment_book", "ja", "affirm", slots, conversation=sender)
 
 
 async def test_a_confirmation_delivered_twice_books_once(

@@ -18,12 +18,12 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from rasa_sdk.executor import ActionExecutor
 
 from actions.complaints import (
     FILED_WITH_CONSENT,
@@ -36,13 +36,14 @@ from assistant.backends.zgw.client import ZgwClient, ZgwConfig
 from assistant.sandbox.server import create_app, load_credentials
 from assistant.stack import Stack
 from assistant.when import UNKNOWN_DAY, happened
+from tests.actions.calls import action_call, responses, run, slots_set
 from tests.actions.conftest import Say, button_titles, texts
 from tests.conftest import SANDBOX_CREDENTIALS
 from tests.domain_files import DOMAIN
 from tests.sandbox.serving import serving, sqlite_url
 
-EXECUTOR = ActionExecutor()
-EXECUTOR.register_package("actions")
+# Calls made while the complaint form is active.
+complaint_call = partial(action_call, form="complaint_form")
 RSIN = "002220647"  # the demo municipalities' RSIN (assistant/municipalities/*.yml)
 DESCRIPTION = "Ik werd aan de balie heel onbeleefd behandeld en niemand wilde mij helpen."
 FILLED = {
@@ -59,66 +60,10 @@ CASE_NUMBER = re.compile(r"ZAAK-\d{4}-\d{10}")
 # --- calling the actions as Rasa does ----------------------------------------------------------
 
 
-def sender() -> str:
-    return f"test-complaint-{uuid.uuid4().hex}"
-
-
-def action_call(
-    action: str,
-    text: str = "",
-    intent: str = "inform",
-    slots: dict[str, Any] | None = None,
-    *,
-    form: str = "complaint_form",
-    conversation: str | None = None,
-    municipality: str = "utrecht",
-) -> dict[str, Any]:
-    """The call Rasa makes for `action` right after the resident said `text`: the slots as set
-    before, the message (with a timestamp, as the once-key needs), the form active."""
-    slots = {"municipality": municipality, **(slots or {})}
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
-    conversation = conversation or sender()
-    events: list[dict[str, Any]] = [
-        *({"event": "slot", "name": name, "value": value} for name, value in slots.items()),
-        {"event": "user", "text": text, "parse_data": latest, "timestamp": time.time()},
-        {"event": "action", "name": form},
-    ]
-    return {
-        "next_action": action,
-        "sender_id": conversation,
-        "tracker": {
-            "sender_id": conversation,
-            "slots": slots,
-            "latest_message": latest,
-            "events": events,
-            "paused": False,
-            "followup_action": None,
-            "active_loop": {"name": form} if form else {},
-            "latest_action_name": "action_listen",
-        },
-        "domain": DOMAIN,
-        "version": "3.6.2",
-    }
-
-
-async def run(call: dict[str, Any]) -> dict[str, Any]:
-    result = await EXECUTOR.run(call)
-    assert result is not None
-    return result
-
-
-def responses(result: dict[str, Any]) -> list[str]:
-    return [r["response"] for r in result["responses"] if r.get("response")]
-
-
-def slots_set(result: dict[str, Any]) -> dict[str, Any]:
-    return {e["name"]: e["value"] for e in result["events"] if e["event"] == "slot"}
-
-
 async def answer(slot: str, text: str, intent: str = "inform", **filled: Any) -> dict[str, Any]:
     """What the complaint form makes of `text` said to the question for `slot`."""
     slots = {**filled, "requested_slot": slot}
-    return await run(action_call("validate_complaint_form", text, intent, slots))
+    return await run(complaint_call("validate_complaint_form", text, intent, slots))
 
 
 # --- the sandbox ------------------------------------------------------------------------------
@@ -205,7 +150,7 @@ def test_the_zaak_gets_the_first_words_of_the_complaint_as_its_description() -> 
 
 
 async def test_the_form_starts_only_when_open_zaak_can_take_a_complaint(sandbox: str) -> None:
-    result = await run(action_call("validate_complaint_form", "ik wil klagen", "complaint_file"))
+    result = await run(complaint_call("validate_complaint_form", "ik wil klagen", "complaint_file"))
     assert responses(result) == ["utter_complaint_file_intro"]
     set_now = slots_set(result)
     assert set_now["form_stopped"] is None and "requested_slot" not in set_now
@@ -216,7 +161,7 @@ async def test_without_open_zaak_the_resident_gets_the_online_route(
 ) -> None:
     monkeypatch.delenv("SANDBOX_URL", raising=False)
     await SERVICES.close()
-    result = await run(action_call("validate_complaint_form", "ik wil klagen", "complaint_file"))
+    result = await run(complaint_call("validate_complaint_form", "ik wil klagen", "complaint_file"))
     assert responses(result) == ["utter_complaint_file"]
     assert slots_set(result) == {"form_stopped": "explained", "requested_slot": None}
 
@@ -227,7 +172,7 @@ async def test_open_zaak_down_or_slow_at_the_start_gets_another_way_within_three
     unreachable: None,
 ) -> None:
     started = time.monotonic()
-    result = await run(action_call("validate_complaint_form", "ik wil klagen", "complaint_file"))
+    result = await run(complaint_call("validate_complaint_form", "ik wil klagen", "complaint_file"))
     assert time.monotonic() - started < 3
     assert responses(result) == ["utter_complaint_file_unavailable"]
     assert slots_set(result)["form_stopped"] == "explained"
@@ -280,7 +225,9 @@ async def test_the_resident_can_stop_at_every_question(slot: str, said: str, int
     result = await answer(slot, said, intent)
     assert slots_set(result) == {"form_stopped": "resident", "requested_slot": None}
     stopped = await run(
-        action_call("action_complaint_file", said, intent, {**FILLED, "form_stopped": "resident"})
+        complaint_call(
+            "action_complaint_file", said, intent, {**FILLED, "form_stopped": "resident"}
+        )
     )
     assert responses(stopped) == ["utter_transaction_stopped"]
     assert all(slots_set(stopped)[name] is None for name in (*FORM_SLOTS, "form_stopped"))
@@ -305,7 +252,7 @@ async def test_without_consent_nothing_is_sent_and_the_form_says_why() -> None:
 
 async def test_the_summary_shows_every_answer_with_yes_and_no() -> None:
     result = await run(
-        action_call("action_ask_complaint_form_complaint_confirmed", "", "affirm", FILLED)
+        complaint_call("action_ask_complaint_form_complaint_confirmed", "", "affirm", FILLED)
     )
     (reply,) = result["responses"]
     assert reply["response"] == "utter_ask_complaint_confirmed"
@@ -320,7 +267,7 @@ async def test_no_at_the_summary_asks_what_to_change_with_buttons_that_send_word
     assert slots_set(said_no)["complaint_change"] is True
     assert slots_set(said_no)["complaint_confirmed"] is None
     question = await run(
-        action_call(
+        complaint_call(
             "action_ask_complaint_form_complaint_confirmed",
             "nee",
             "deny",
@@ -368,7 +315,7 @@ async def test_a_change_can_be_named_at_once_or_given_with_the_no() -> None:
 async def test_a_confirmed_complaint_is_a_klacht_with_the_residents_contact_details(
     sandbox: str,
 ) -> None:
-    result = await run(action_call("action_complaint_file", "", "affirm", FILLED))
+    result = await run(complaint_call("action_complaint_file", "", "affirm", FILLED))
     (reply,) = result["responses"]
     assert reply["response"] == "utter_complaint_file_filed"
     number = reply["case_number"]
@@ -400,7 +347,7 @@ async def test_a_confirmed_complaint_is_a_klacht_with_the_residents_contact_deta
 
 async def test_a_confirmation_delivered_twice_files_one_klacht(sandbox: str) -> None:
     text = f"Niemand belde mij terug, kenmerk {uuid.uuid4().hex[:8]}."
-    call = action_call(
+    call = complaint_call(
         "action_complaint_file", "ja", "affirm", {**FILLED, "complaint_description": text}
     )
     first = await run(call)
@@ -419,7 +366,7 @@ async def test_open_zaak_down_or_slow_when_filing_gets_another_way_within_three_
 ) -> None:
     caplog.set_level(logging.DEBUG)
     started = time.monotonic()
-    result = await run(action_call("action_complaint_file", "ja", "affirm", FILLED))
+    result = await run(complaint_call("action_complaint_file", "ja", "affirm", FILLED))
     assert time.monotonic() - started < 3
     assert responses(result) == ["utter_complaint_file_unavailable"]
     assert all(slots_set(result)[name] is None for name in FORM_SLOTS), "personal data cleared"
@@ -429,7 +376,7 @@ async def test_open_zaak_down_or_slow_when_filing_gets_another_way_within_three_
 
 
 async def test_a_call_without_the_answers_files_nothing(sandbox: str) -> None:
-    result = await run(action_call("action_complaint_file", "ja", "affirm", {}))
+    result = await run(complaint_call("action_complaint_file", "ja", "affirm", {}))
     assert responses(result) == ["utter_complaint_file_unavailable"]
     assert await zaken_about(sandbox, "Ingediend via de digitale assistent") == []
 

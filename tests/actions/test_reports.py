@@ -28,16 +28,9 @@ from assistant.sandbox.db import engine_for
 from assistant.sandbox.server import create_app, load_credentials
 from assistant.sandbox.signalen import category_table, signal_table
 from assistant.stack import Stack
+from tests.actions.calls import action_call, responses, run, slots_set
 from tests.actions.conftest import Say, button_titles, texts
-from tests.actions.test_complaints import (
-    action_call,
-    klantcontacten,
-    responses,
-    run,
-    sandbox_paused,
-    slots_set,
-    unreachable,
-)
+from tests.actions.test_complaints import klantcontacten, sandbox_paused, unreachable
 from tests.conftest import SANDBOX_CREDENTIALS
 from tests.domain_files import DOMAIN
 from tests.sandbox.serving import serving, sqlite_url
