@@ -21,7 +21,6 @@ from assistant.slot_values import canonical_value
 # topic -> the slot whose value selects a more specific response, if any
 TOPICS: dict[str, str | None] = {
     "greet": None,
-    "human_handoff": None,
     "permit_needed": "permit",
     "permit_apply": "permit",
     "objection_file": None,

@@ -1,7 +1,7 @@
 """The two-stage fallback: nothing a resident types may leave them without a way forward.
 
 First time in a row the assistant does not understand: it offers the likeliest topics as buttons.
-The second time: it offers a person (phone, contact form) instead of guessing again.
+The second time: it offers a person instead of guessing again (actions/handoff.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.municipality import municipality_for
@@ -20,6 +20,7 @@ MAX_SUGGESTIONS = 2
 # Offered when the parser gives no usable ranking (e.g. a dialogue-level fallback).
 DEFAULT_SUGGESTIONS = ("document_apply", "appointment_book", "waste_collection")
 HANDOFF_TOPIC = "human_handoff"
+OFFER_ACTION = "action_handoff_offer"
 
 
 def earlier_fallbacks_in_a_row(tracker: Tracker) -> int:
@@ -67,10 +68,10 @@ class ActionFallback(Action):
         facts = municipality_for(tracker).template_values()
         if earlier_fallbacks_in_a_row(tracker) >= 1:
             dispatcher.utter_message(response="utter_fallback_handoff", **facts)
-        else:
-            buttons = [
-                {"title": topic_label(topic, domain), "payload": f"/{topic}"}
-                for topic in [*suggestions(tracker, domain), HANDOFF_TOPIC]
-            ]
-            dispatcher.utter_message(response="utter_fallback_suggest", buttons=buttons, **facts)
+            return [FollowupAction(OFFER_ACTION)]
+        buttons = [
+            {"title": topic_label(topic, domain), "payload": f"/{topic}"}
+            for topic in [*suggestions(tracker, domain), HANDOFF_TOPIC]
+        ]
+        dispatcher.utter_message(response="utter_fallback_suggest", buttons=buttons, **facts)
         return []

@@ -24,6 +24,7 @@ File shape (facts grouped by the page they come from, so a source is written onc
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -38,10 +39,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from assistant.backends.config import BackendConfigError, BackendsConfig, parse_backends
-from assistant.handoff.hours import KccConfigError, KccHours, parse_kcc
+from assistant.handoff.hours import Kcc, KccConfigError, parse_kcc
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-MUNICIPALITIES_DIR = PACKAGE_DIR / "municipalities"
+# ASSISTANT_CONTENT_DIR: another folder of municipality files (a municipality's own checkout
+# of its content, or the tests' copy with round-the-clock KCC hours).
+MUNICIPALITIES_DIR = Path(os.environ.get("ASSISTANT_CONTENT_DIR") or PACKAGE_DIR / "municipalities")
 NATIONAL_FILE = PACKAGE_DIR / "national.yml"
 
 # `checked: unverified` in a file: the fact could not be confirmed in any source. It loads as the
@@ -130,7 +133,7 @@ class Municipality:
     # website and phone number for transactions.
     backends: BackendsConfig = field(default_factory=BackendsConfig, repr=False, compare=False)
     # When KCC employees take over chats (assistant/handoff/hours.py); none: no live handoff.
-    kcc: KccHours | None = field(default=None, repr=False, compare=False)
+    kcc: Kcc | None = field(default=None, repr=False, compare=False)
 
     def template_values(self) -> dict[str, str]:
         """Every municipal and national fact, formatted for a Dutch reader, keyed for templates.

@@ -7,6 +7,7 @@ from files in the repository. A wrong value stops start-up with a message naming
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -28,6 +29,12 @@ class Settings:
     demo_site_port: int
     webchat_allowed_origins: tuple[str, ...]
     feedback_database_url: str
+    # The handoff queue, callback requests and staff accounts (PostgreSQL in production).
+    handoff_database_url: str = "sqlite:///var/handoff.sqlite"
+    # How often each Rasa process looks for queued conversations nobody took in time.
+    handoff_sweep_seconds: int = 15
+    # Keys of the live handoff streams in REDIS_URL: apart per installation sharing one Redis.
+    handoff_redis_prefix: str = "handoff:"
     # Shared state between processes (rate limits; later handoff streams). None: in-process.
     redis_url: str | None = None
     messages_per_minute_per_conversation: int = 30
@@ -77,6 +84,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         demo_site_port=demo_port,
         webchat_allowed_origins=allowed,
         feedback_database_url=env.get("FEEDBACK_DATABASE_URL", "sqlite:///var/feedback.sqlite"),
+        handoff_database_url=env.get("HANDOFF_DATABASE_URL", "sqlite:///var/handoff.sqlite"),
+        handoff_sweep_seconds=_int(env, "HANDOFF_SWEEP_SECONDS", 15, 1, 300),
+        handoff_redis_prefix=_prefix(env, "HANDOFF_REDIS_PREFIX", "handoff:"),
         redis_url=_redis_url(env),
         sandbox_port=_int(env, "SANDBOX_PORT", 8090, 1, 65535),
         messages_per_minute_per_conversation=_int(env, "CHAT_MESSAGES_PER_MINUTE", 30, 1, 100_000),
@@ -91,6 +101,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "ACTION_SERVER_MAX_REQUEST_BYTES", 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024
         ),
     )
+
+
+def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", raw):
+        raise ConfigError(f"{name} must be 1-64 of A-Z a-z 0-9 _ . : -, got {raw!r}")
+    return raw
 
 
 def _redis_url(env: Mapping[str, str]) -> str | None:

@@ -1,10 +1,11 @@
-"""Start the assistant's three processes on one machine and stop them again.
+"""Start the assistant's processes on one machine and stop them again.
 
 Used by `make run` (scripts/run.py), by the test suite (tests/conftest.py) and by the load test
 (scripts/bench.py), so that all three run exactly the same processes:
 
 - the action server (`python -m rasa_sdk --actions actions`),
 - Rasa (`python -m rasa run`) with the REST channel and our web chat channel (credentials.yml),
+  which also serves the KCC staff console on its own port (assistant/console/host.py),
 - the demo municipality site (`python -m assistant.demo_site`) that hosts the chat widget,
 - the back-office sandbox (`python -m assistant.sandbox`): stand-ins for Open Zaak, JCC, Qmatic,
   Signalen and Open Klant, which the demo municipalities' content files point at (`sandbox:/`).
@@ -88,7 +89,9 @@ class Stack:
     demo_url: str
     log_dir: Path
     sandbox_url: str = ""
-    # The settings the three processes run with (e.g. the feedback database a test can inspect).
+    # The KCC staff console, served by the Rasa process on its own port; ends with "/".
+    console_url: str = ""
+    # The settings the processes run with (e.g. the feedback database a test can inspect).
     settings: Settings | None = None
     _children: list[_Child] = field(default_factory=list, repr=False)
     _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
@@ -228,6 +231,7 @@ def running_stack(
     action_port: int,
     demo_port: int,
     sandbox_port: int | None = None,
+    console_port: int | None = None,
     env_overrides: Mapping[str, str] | None = None,
     project_dir: str | os.PathLike[str] = REPO_ROOT,
     credentials: str | os.PathLike[str] | None = None,
@@ -235,10 +239,11 @@ def running_stack(
     log_dir: str | os.PathLike[str] | None = None,
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
 ) -> Iterator[Stack]:
-    """Start the four processes; yield the Stack once all of them answer; stop them afterwards.
+    """Start the processes; yield the Stack once all of them answer; stop them afterwards.
 
-    `sandbox_port` defaults to a free port; the sandbox keeps its data in SANDBOX_DATABASE_URL
-    (environment or `env_overrides`), else in an SQLite file in the log directory.
+    `sandbox_port` and `console_port` default to free ports; the sandbox keeps its data in
+    SANDBOX_DATABASE_URL (environment or `env_overrides`), else in an SQLite file in the log
+    directory.
     `credentials` and `endpoints` default to the project's credentials.yml and endpoints.yml. The
     endpoints file is copied with the action URL pointing at `action_port`, so the file in the
     repository stays usable as it is for `rasa shell`. Logs go to `log_dir` (kept) or to a
@@ -248,18 +253,20 @@ def running_stack(
     model = Path(model_path).resolve()
     if not model.is_file():
         raise StackError(f"No trained model at {model}. Run `make train` first.")
+    spare = iter(p for p in free_ports(5) if p not in (rasa_port, action_port, demo_port))
     if sandbox_port is None:
-        sandbox_port = next(
-            p for p in free_ports(4) if p not in (rasa_port, action_port, demo_port)
-        )
-    ports = (rasa_port, action_port, demo_port, sandbox_port)
-    if len(set(ports)) != 4:
-        raise StackError(f"The four ports must differ: {', '.join(map(str, ports))}")
+        sandbox_port = next(spare)
+    if console_port is None:
+        console_port = next(p for p in spare if p != sandbox_port)
+    ports = (rasa_port, action_port, demo_port, sandbox_port, console_port)
+    if len(set(ports)) != len(ports):
+        raise StackError(f"The five ports must differ: {', '.join(map(str, ports))}")
     for name, port in (
         ("Rasa", rasa_port),
         ("the action server", action_port),
         ("the demo site", demo_port),
         ("the back-office sandbox", sandbox_port),
+        ("the staff console", console_port),
     ):
         if not port_is_free(port):
             raise PortInUseError(
@@ -273,6 +280,7 @@ def running_stack(
         demo_url=f"http://{LOOPBACK}:{demo_port}/",
         log_dir=Path(),
         sandbox_url=f"http://{LOOPBACK}:{sandbox_port}",
+        console_url=f"http://{LOOPBACK}:{console_port}/",
     )
     try:
         if log_dir is None:
@@ -285,6 +293,8 @@ def running_stack(
 
         env = _child_env(project, rasa_port, action_port, demo_port, env_overrides)
         env["SANDBOX_URL"] = stack.sandbox_url
+        env["CONSOLE_PORT"] = str(console_port)
+        env["CONSOLE_HOST"] = LOOPBACK
         # The demo content files name the same variables for the clients.
         for name in SANDBOX_VARIABLES.values():
             env.setdefault(name, secrets.token_urlsafe(24))
@@ -346,6 +356,7 @@ def running_stack(
             "rasa": [
                 (f"{stack.rasa_url}/", "Hello from Rasa"),
                 (f"{stack.rasa_url}/webhooks/rest/", None),
+                (f"{stack.console_url}health", None),
             ],
             "demo_site": [(stack.demo_url, None)],
             "sandbox": [(f"{stack.sandbox_url}/", '"ok"')],

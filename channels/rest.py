@@ -32,6 +32,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from assistant.content import known_municipality
+from assistant.handoff.runtime import handoff_for, run_with_server
 from assistant.settings import Settings, load_settings
 from channels.limits import MessageLimits, client_address, limit_request_size
 from channels.text import MAX_TEXT_LENGTH, InvalidText, normalise, resident_text
@@ -140,6 +141,7 @@ class RestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         rest = Blueprint("rest_input", __name__)
         limit_request_size(rest, self.settings.max_request_bytes)
+        run_with_server(rest, self.settings)
 
         @rest.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -169,7 +171,12 @@ class RestInput(InputChannel):
                 },
             )
             try:
-                await asyncio.wait_for(on_new_message(user_message), RESPONSE_TIMEOUT_SECONDS)
+                # The router answers with the assistant, or records the message for the person
+                # who has the conversation (then there is no reply here).
+                router = handoff_for(request.app, self.settings).router
+                await asyncio.wait_for(
+                    router.route(user_message, on_new_message), RESPONSE_TIMEOUT_SECONDS
+                )
             except Exception:
                 logger.exception("rest: the assistant failed on a message")
                 return error_response("unavailable", 503)

@@ -30,7 +30,7 @@ Client to server:
     conversation. ``session_id`` is a random id the widget creates and keeps in localStorage;
     it doubles as the key to the conversation, so it must be unguessable (>= 128 bits).
     ``municipality`` comes from the embed tag; unknown or missing ids fall back to
-    ``ASSISTANT_MUNICIPALITY``. The server answers with ``history``.
+    ``ASSISTANT_MUNICIPALITY``. The server answers with ``history``, then ``handoff``.
 ``{"type": "message", "text": "..."}``
     What the resident typed: 1 to 1000 characters after cleaning (channels/text.py: NFC, no
     invisible or control characters; lone surrogates are refused).
@@ -38,7 +38,12 @@ Client to server:
     A quick-reply button was chosen. Only payloads the assistant offered in this conversation
     are accepted (so a page cannot inject arbitrary intents).
 ``{"type": "rate_answer", "message_id": "<id of a bot message>", "helpful": true}``
-``{"type": "rate_conversation", "score": 1..10}``
+``{"type": "rate_conversation", "score": 1..10, "about"?: "employee"}``
+    The whole conversation, or with ``about`` the help of the employee who just handed it back.
+``{"type": "typing", "active": true|false}``
+    The resident is typing to the employee who has the conversation (ignored otherwise).
+``{"type": "cancel_handoff"}``
+    "Stop met wachten": leave the queue for a person (an employee who took over stays).
 
 Server to client:
 
@@ -46,25 +51,40 @@ Server to client:
     The current conversation session, rebuilt from the tracker store, so a reload or a
     reconnect shows what was said. Items are ``{"role": "user", "text"}`` and bot messages as
     below with ``"role": "bot"``; a bot item carries ``"rating": true|false|null``.
-``{"type": "typing", "active": true|false}``
-    The assistant started / finished working on the resident's message.
-``{"type": "bot", "id", "text", "buttons": [{"title", "payload"}], "custom"?}``
-    One answer. ``text`` is plain text that may contain Markdown links ``[tekst](https://...)``
+``{"type": "typing", "active": true|false, "employee"?}``
+    The assistant started / finished working on the resident's message; with ``employee``
+    ("Sanne"): the employee who has the conversation is typing.
+``{"type": "bot", "id", "text", "buttons": [{"title", "payload"}], "rateable", "employee"?,
+"notice"?, "custom"?}``
+    One message. ``text`` is plain text that may contain Markdown links ``[tekst](https://...)``
     and bare ``https://`` addresses: the widget turns those into links with DOM APIs and never
-    interprets anything as HTML. ``id`` identifies the answer for ``rate_answer``.
+    interprets anything as HTML. ``id`` identifies the answer for ``rate_answer``; only
+    ``rateable`` answers (ones that carry information) get the rating buttons. ``employee``:
+    written by that KCC employee; ``notice``: a line about the conversation ("Sanne neemt het
+    gesprek over").
+``{"type": "handoff", "state": "none"|"waiting"|"taken", "position", "employee", "rate_employee"}``
+    Whether the resident waits for a person (and their place in the queue) or talks with one;
+    after every ``history`` and on every change. ``rate_employee`` is true right after an
+    employee handed the conversation back or ended it: the widget asks to rate the help.
+``{"type": "delivered"}``
+    The resident's message was kept for the person who has (or will take) the conversation;
+    the assistant does not answer it.
 ``{"type": "rated", "message_id", "helpful"}`` / ``{"type": "rated", "score"}``
     The rating was stored.
 ``{"type": "error", "code", "message"}``
     Something was wrong with the last frame or the assistant failed; ``message`` is Dutch text
     for the resident. The connection stays usable.
 
-The municipality travels to Rasa as message metadata ``{"municipality": "<id>"}``. Message text
-is never logged above debug level; conversation ids appear in logs only as a short hash.
+Every message passes the conversation router (assistant/handoff/router.py): while a person has
+the conversation, Rasa does not see it. The municipality travels to Rasa as message metadata
+``{"municipality": "<id>"}``. Message text is never logged above debug level; conversation ids
+appear in logs only as a short hash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -76,7 +96,7 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.exceptions import WebsocketClosed
 from sanic.request import Request
@@ -85,7 +105,12 @@ from websockets.exceptions import ConnectionClosed
 
 from assistant.content import known_municipality
 from assistant.feedback import FeedbackStore
+from assistant.handoff.bus import LiveEvent
+from assistant.handoff.router import HANDOFF_KEY
+from assistant.handoff.runtime import Handoff, handoff_for, run_with_server
+from assistant.handoff.store import Status
 from assistant.settings import Settings, load_settings
+from assistant.transcript import bot_role, current_session, informative, message_id
 from channels.limits import MessageLimits, client_address, limit_request_size
 from channels.text import MAX_TEXT_LENGTH, InvalidText, resident_text
 
@@ -104,6 +129,7 @@ STATIC_CACHE_CONTROL = "public, max-age=600"
 MAX_FRAME_BYTES = 16_000
 MAX_PAYLOAD_LENGTH = 500
 RESPONSE_TIMEOUT_SECONDS = 60.0
+TYPING_INTERVAL_SECONDS = 1.0
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
 SENDER_PREFIX = "webchat-"
 
@@ -124,6 +150,8 @@ ERRORS = {
     "not_ready": "De assistent is nog niet klaar. Probeer het over een paar minuten opnieuw.",
     "unavailable": "Het lukt nu niet om uw vraag te beantwoorden. Probeer het later opnieuw.",
     "feedback_failed": "Uw beoordeling is niet opgeslagen. Probeer het later opnieuw.",
+    "with_person": "U praat nu met een medewerker. Typ uw bericht; knoppen werken nu niet.",
+    "no_employee": "In dit gesprek heeft geen medewerker geholpen. Uw cijfer is niet opgeslagen.",
 }
 ORIGIN_REFUSED = "Deze website mag de chat van de gemeente niet gebruiken."
 
@@ -160,9 +188,20 @@ class RateAnswer:
 @dataclass(frozen=True)
 class RateConversation:
     score: int
+    about_employee: bool = False
 
 
-ClientFrame = Hello | Message | RateAnswer | RateConversation
+@dataclass(frozen=True)
+class Typing:
+    active: bool
+
+
+@dataclass(frozen=True)
+class CancelHandoff:
+    pass
+
+
+ClientFrame = Hello | Message | RateAnswer | RateConversation | Typing | CancelHandoff
 
 
 def _string(frame: Mapping[str, Any], key: str, *, required: bool = True) -> str | None:
@@ -205,7 +244,17 @@ def parse_frame(raw: str | bytes) -> ClientFrame:
         score = frame.get("score")
         if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 10:
             raise ProtocolError("bad_score")
-        return RateConversation(score)
+        about = frame.get("about", "conversation")
+        if about not in ("conversation", "employee"):
+            raise ProtocolError("bad_field")
+        return RateConversation(score, about_employee=about == "employee")
+    if kind == "typing":
+        active = frame.get("active")
+        if not isinstance(active, bool):
+            raise ProtocolError("bad_field")
+        return Typing(active)
+    if kind == "cancel_handoff":
+        return CancelHandoff()
     raise ProtocolError("unknown_type")
 
 
@@ -231,15 +280,6 @@ def error_frame(code: str) -> dict[str, str]:
     return {"type": "error", "code": code, "message": ERRORS[code]}
 
 
-def message_id(timestamp: float | None, text: str) -> str:
-    """A stable id for one bot message, identical for the live frame and the history.
-
-    Rasa passes the BotUttered event's timestamp along with the message it sends, and stores
-    the same timestamp in the tracker, so both paths derive the same id without extra state.
-    """
-    return hashlib.sha256(f"{timestamp!r}\x00{text}".encode()).hexdigest()[:24]
-
-
 def _buttons(message: Mapping[str, Any]) -> list[dict[str, str]]:
     offered = [
         button
@@ -258,30 +298,43 @@ def _buttons(message: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def bot_frame(message: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Rasa's channel-neutral bot message as a `bot` frame; None when nothing to show."""
+    """Rasa's channel-neutral bot message (with its event's metadata: who wrote it, which
+    response) as a `bot` frame; None when nothing to show. The assistant's queue marker
+    (custom `handoff`) is left out: it becomes a `handoff` frame."""
     text = message.get("text") if isinstance(message.get("text"), str) else ""
     buttons = _buttons(message)
     custom = message.get("custom") if isinstance(message.get("custom"), Mapping) else None
+    if custom is not None and HANDOFF_KEY in custom:
+        custom = None
     if not text and not buttons and custom is None:
         return None
+    role, employee = bot_role(message)
     frame: dict[str, Any] = {
         "type": "bot",
         "id": message_id(message.get("timestamp"), text),
         "text": text,
         "buttons": buttons,
+        "rateable": role == "assistant" and informative(message.get("utter_action")),
     }
+    if employee:
+        frame["employee"] = employee
+    if role == "notice":
+        frame["notice"] = True
     if custom is not None:
         frame["custom"] = dict(custom)
     return frame
 
 
-def _current_session(events: Iterable[Any]) -> list[Any]:
-    session: list[Any] = []
-    for event in events:
-        if isinstance(event, SessionStarted):
-            session = []
-        session.append(event)
-    return session
+def handoff_frame(
+    state: str, position: int | None = None, employee: str = "", rate_employee: bool = False
+) -> dict[str, Any]:
+    return {
+        "type": "handoff",
+        "state": state,
+        "position": position,
+        "employee": employee or None,
+        "rate_employee": rate_employee,
+    }
 
 
 def offered_payloads(events: Iterable[Any]) -> set[str]:
@@ -304,7 +357,7 @@ def history_messages(
     ratings = ratings or {}
     items: list[dict[str, Any]] = []
     titles: dict[str, str] = {}
-    for event in _current_session(events):
+    for event in current_session(events):
         if isinstance(event, BotUttered):
             frame = bot_frame(event.message())
             if frame is None:
@@ -323,7 +376,7 @@ def history_messages(
 
 
 def find_bot_message(events: Iterable[Any], wanted_id: str) -> BotUttered | None:
-    for event in _current_session(events):
+    for event in current_session(events):
         if isinstance(event, BotUttered):
             message = event.message()
             text = message.get("text") if isinstance(message.get("text"), str) else ""
@@ -347,6 +400,40 @@ def log_id(sender_id: str) -> str:
     return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def live_frames(event: LiveEvent) -> list[dict[str, Any]]:
+    """What the resident's chat shows of a live handoff event (their own messages and typing
+    are already on their screen)."""
+    at = event.at.timestamp()
+    notice = {
+        "type": "bot",
+        "id": message_id(at, event.text),
+        "text": event.text,
+        "buttons": [],
+        "rateable": False,
+        "notice": True,
+    }
+    if event.kind == "employee":
+        return [{**notice, "notice": False, "employee": event.employee}]
+    if event.kind == "assistant":
+        buttons = [{"title": title, "payload": payload} for title, payload in event.buttons]
+        return [{**notice, "notice": False, "buttons": buttons}]
+    if event.kind == "typing" and event.employee:
+        return [{"type": "typing", "active": event.active, "employee": event.employee}]
+    if event.kind == "joined":
+        return [
+            {**notice, "employee": event.employee},
+            handoff_frame("taken", None, event.employee),
+        ]
+    if event.kind in ("assistant_back", "closed"):
+        state = handoff_frame("none", rate_employee=bool(event.employee))
+        return [{**notice, "employee": event.employee}, state] if event.text else [state]
+    return []
+
+
 class WebSocketOutput(OutputChannel):
     """Sends each bot message to the widget the moment Rasa produces it."""
 
@@ -363,6 +450,10 @@ class WebSocketOutput(OutputChannel):
         frame = bot_frame(message)
         if frame is not None:
             await self._send(frame)
+        custom = message.get("custom")
+        if isinstance(custom, Mapping) and isinstance(custom.get(HANDOFF_KEY), Mapping):
+            position = custom[HANDOFF_KEY].get("position")
+            await self._send(handoff_frame("waiting", position if _is_count(position) else None))
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text, **kwargs})
@@ -443,6 +534,8 @@ class WebChatInput(InputChannel):
             except Exception:
                 logger.exception("webchat: the feedback database is not usable")
 
+        run_with_server(webchat, self.settings)
+
         @webchat.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -493,12 +586,27 @@ class _Conversation:
         self.municipality = channel.settings.default_municipality
         self.address = client_address(request)
         self.open = True
+        self.handoff: Handoff = handoff_for(request.app, channel.settings)
+        self.follower: asyncio.Task[None] | None = None
+        # Ids of the bot messages on the resident's screen: a live message that the history
+        # already showed is not shown twice.
+        self.shown: set[str] = set()
+        self.sending = asyncio.Lock()  # the follower and the answers share the socket
+        self.state = "none"  # of the last `handoff` frame sent
+        self.last_typing = float("-inf")
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.open:
             return
+        if frame.get("type") == "bot":
+            if frame["id"] in self.shown:
+                return
+            self.shown.add(frame["id"])
+        elif frame.get("type") == "handoff":
+            self.state = frame["state"]
         try:
-            await self.ws.send(json.dumps(frame, ensure_ascii=False))
+            async with self.sending:
+                await self.ws.send(json.dumps(frame, ensure_ascii=False))
         except Exception:  # closed underneath us: the widget reconnects and replays history
             self.open = False
 
@@ -518,6 +626,7 @@ class _Conversation:
             logger.exception("webchat connection failed")  # our bug; no message content
         finally:
             self.open = False
+            await self.stop_following()
 
     def agent(self) -> Any:
         agent = getattr(self.request.app.ctx, "agent", None)
@@ -542,32 +651,87 @@ class _Conversation:
             await self.rate_answer(frame)
         elif isinstance(frame, RateConversation):
             await self.rate_conversation(frame)
+        elif isinstance(frame, Typing):
+            await self.typing(frame)
+        elif isinstance(frame, CancelHandoff):
+            await self.cancel_handoff()
 
     async def hello(self, frame: Hello) -> None:
         # Opening conversations counts against the address too: a script cannot dodge the
         # message limits by starting new conversations.
         if not await self.channel.limits.allow_address(self.address):
             raise ProtocolError("too_fast")
+        await self.stop_following()
         self.sender_id = SENDER_PREFIX + frame.session_id
         self.municipality = (
             known_municipality(frame.municipality) or self.channel.settings.default_municipality
         )
+        self.shown = set()
+        # Listening starts before the history is read: a message in between is in both, and
+        # shown once (`send` skips ids already shown).
+        await self.follow()
         events = await self.tracker_events()
         try:
             ratings = await asyncio.to_thread(self.channel.feedback.ratings_for, self.sender_id)
         except Exception:
             logger.exception("webchat: reading ratings failed; history is sent without them")
             ratings = None
+        messages = history_messages(events, ratings.answers if ratings else None)
+        self.shown.update(item["id"] for item in messages if item["role"] == "bot")
         await self.send(
             {
                 "type": "history",
                 "session_id": frame.session_id,
                 "municipality": self.municipality,
-                "messages": history_messages(events, ratings.answers if ratings else None),
+                "messages": messages,
                 "conversation_score": ratings.score if ratings else None,
             }
         )
+        await self.send_handoff_state()
         logger.info("webchat conversation %s opened", log_id(self.sender_id))
+
+    async def send_handoff_state(self) -> None:
+        """Whether the resident waits for or talks with a person, so a reloaded chat shows it."""
+        assert self.sender_id is not None
+        store = self.handoff.store
+        handoff = await asyncio.to_thread(store.open_for, self.sender_id)
+        if handoff is None:
+            await self.send(handoff_frame("none"))
+        elif handoff.status is Status.WAITING:
+            position = await asyncio.to_thread(store.position, handoff)
+            await self.send(handoff_frame("waiting", position))
+        else:
+            await self.send(handoff_frame("taken", None, handoff.employee_name or ""))
+
+    async def follow(self) -> None:
+        assert self.sender_id is not None
+        subscribed = asyncio.Event()
+        self.follower = asyncio.create_task(self._follow(self.sender_id, subscribed))
+        await subscribed.wait()
+
+    async def _follow(self, conversation_id: str, subscribed: asyncio.Event) -> None:
+        try:
+            async with self.handoff.live.subscribe(conversation_id) as events:
+                subscribed.set()
+                while self.open:
+                    event = await events.get()
+                    if event.kind == "waiting":
+                        await self.send_handoff_state()
+                    for frame in live_frames(event):
+                        await self.send(frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("webchat: live handoff events stopped for this connection")
+        finally:
+            subscribed.set()
+
+    async def stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.follower
+            self.follower = None
 
     async def message(self, frame: Message) -> None:
         assert self.sender_id is not None
@@ -575,7 +739,7 @@ class _Conversation:
             raise ProtocolError("too_fast")
         self.agent()  # fail early with a clear text when the model is still loading
         if frame.payload is not None and frame.payload not in offered_payloads(
-            _current_session(await self.tracker_events())
+            current_session(await self.tracker_events())
         ):
             raise ProtocolError("unknown_choice")
         user_message = UserMessage(
@@ -585,6 +749,14 @@ class _Conversation:
             input_channel=WebChatInput.name(),
             metadata={"municipality": self.municipality},
         )
+        routed = await self.handoff.router.route(user_message, self.ask_assistant)
+        if routed.to_person:
+            await self.send({"type": "delivered"})
+        elif routed.refused:
+            raise ProtocolError("with_person")
+
+    async def ask_assistant(self, user_message: UserMessage) -> None:
+        """The assistant answers, with its typing indicator while it works."""
         await self.send({"type": "typing", "active": True})
         started = time.perf_counter()
         try:
@@ -599,9 +771,28 @@ class _Conversation:
             await self.send({"type": "typing", "active": False})
         logger.info(
             "webchat conversation %s answered in %.0f ms",
-            log_id(self.sender_id),
+            log_id(user_message.sender_id),
             (time.perf_counter() - started) * 1000,
         )
+
+    async def typing(self, frame: Typing) -> None:
+        """Passed on only while an employee has the conversation; "typing" at most once a
+        second (an indicator is a nicety, the rest is dropped without an error), "stopped"
+        always, so the employee's indicator never stays on."""
+        assert self.sender_id is not None
+        if self.state != "taken":
+            return
+        if frame.active:
+            moment = time.monotonic()
+            if moment - self.last_typing < TYPING_INTERVAL_SECONDS:
+                return
+            self.last_typing = moment
+        await self.handoff.router.typing(self.sender_id, frame.active)
+
+    async def cancel_handoff(self) -> None:
+        assert self.sender_id is not None
+        if not await self.handoff.router.stop_waiting(self.sender_id):
+            await self.send_handoff_state()
 
     async def rate_answer(self, frame: RateAnswer) -> None:
         event = find_bot_message(await self.tracker_events(), frame.message_id)
@@ -620,6 +811,9 @@ class _Conversation:
         await self.send({"type": "rated", "message_id": frame.message_id, "helpful": frame.helpful})
 
     async def rate_conversation(self, frame: RateConversation) -> None:
+        if frame.about_employee:
+            await self.rate_employee(frame.score)
+            return
         await self._store(
             self.channel.feedback.rate_conversation,
             sender_id=self.sender_id,
@@ -627,6 +821,16 @@ class _Conversation:
             municipality=self.municipality,
         )
         await self.send({"type": "rated", "score": frame.score})
+
+    async def rate_employee(self, score: int) -> None:
+        try:
+            rated = await asyncio.to_thread(self.handoff.store.rate_help, self.sender_id, score)
+        except Exception:
+            logger.exception("webchat: storing a rating of an employee's help failed")
+            raise ProtocolError("feedback_failed") from None
+        if not rated:
+            raise ProtocolError("no_employee")
+        await self.send({"type": "rated", "score": score, "about": "employee"})
 
     async def _store(self, method: Callable[..., None], **kwargs: Any) -> None:
         try:

@@ -1,9 +1,10 @@
 """`make run`: start the whole assistant on this machine until Ctrl+C (or SIGTERM).
 
-Starts the action server, Rasa, the demo municipality site and the back-office sandbox
-(assistant/stack.py) on the ports from the environment (RASA_PORT, ACTION_SERVER_PORT,
-DEMO_SITE_PORT, SANDBOX_PORT; defaults 5005, 5055, 8080, 8090), prints their addresses and stops
-every process on the way out. Logs: var/log/; the sandbox's data: var/sandbox.sqlite.
+Starts the action server, Rasa (with the KCC staff console), the demo municipality site and the
+back-office sandbox (assistant/stack.py) on the ports from the environment (RASA_PORT,
+ACTION_SERVER_PORT, DEMO_SITE_PORT, SANDBOX_PORT, CONSOLE_PORT; defaults 5005, 5055, 8080, 8090,
+8070), prints their addresses and stops every process on the way out. Logs: var/log/; the
+sandbox's data: var/sandbox.sqlite; the handoff queue and console accounts: var/handoff.sqlite.
 The person reading the console may be a municipal employee, so what it prints is Dutch.
 """
 
@@ -19,6 +20,7 @@ from types import FrameType
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as a file (python scripts/run.py), not as a module
 
+from assistant.console.config import load_console_config  # noqa: E402
 from assistant.settings import ConfigError, load_settings  # noqa: E402
 from assistant.stack import PortInUseError, StackError, running_stack  # noqa: E402
 
@@ -38,6 +40,7 @@ HEALTH_CHECK_SECONDS = 2.0
 def main() -> int:
     try:
         settings = load_settings()
+        console = load_console_config()
     except ConfigError as error:
         print(f"Instelling klopt niet / invalid setting: {error}", file=sys.stderr)
         return 2
@@ -61,8 +64,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     print(
-        "De assistent start op (actieserver, Rasa, demopagina, sandbox-backoffice). "
-        "Dit duurt ongeveer een minuut."
+        "De assistent start op (actieserver, Rasa met KCC-console, demopagina, "
+        "sandbox-backoffice). Dit duurt ongeveer een minuut."
     )
     try:
         with running_stack(
@@ -71,9 +74,12 @@ def main() -> int:
             action_port=settings.action_server_port,
             demo_port=settings.demo_site_port,
             sandbox_port=settings.sandbox_port,
+            console_port=console.port,
             env_overrides={
-                "SANDBOX_DATABASE_URL": os.environ.get(
-                    "SANDBOX_DATABASE_URL", f"sqlite:///{REPO_ROOT / 'var' / 'sandbox.sqlite'}"
+                name: os.environ.get(name, f"sqlite:///{REPO_ROOT / 'var' / file}")
+                for name, file in (
+                    ("SANDBOX_DATABASE_URL", "sandbox.sqlite"),
+                    ("HANDOFF_DATABASE_URL", "handoff.sqlite"),
                 )
             },
             log_dir=LOG_DIR,
@@ -89,6 +95,11 @@ def main() -> int:
             )
             for path, system in SANDBOX_SYSTEMS:
                 print(f"    {system:<38} {stack.sandbox_url}{path}")
+            print(f"  KCC-console (medewerkers): {stack.console_url}")
+            print(
+                "    Eerste account: .venv/bin/python -m assistant.console.admin create-user "
+                "--username <naam> --name <voornaam>"
+            )
             print(f"  Logbestanden: {LOG_DIR}/")
             try:
                 while not stop.wait(HEALTH_CHECK_SECONDS):

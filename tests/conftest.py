@@ -13,7 +13,9 @@ is not reachable the tests that need it fail with a message saying so, they are 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,11 +24,15 @@ from pathlib import Path
 import psycopg2
 import pytest
 import redis
+import yaml
 from aiohttp import web
 from psycopg2 import sql
 
+from assistant.content import MUNICIPALITIES_DIR
+from assistant.handoff.hours import WEEKDAYS
 from assistant.sandbox.server import VARIABLES as SANDBOX_VARIABLES
 from assistant.stack import Stack, StackError, free_ports, running_stack
+from tests.browser import browser  # noqa: F401 - the fixture, for every browser test
 from tests.sandbox.serving import serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +65,7 @@ def assistant_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]
     if not MODEL_PATH.is_file():
         pytest.fail(f"No trained model at {MODEL_PATH}: run `make train` first.", pytrace=False)
     work = tmp_path_factory.mktemp("assistant-stack")
+    content = content_with_kcc_always_open(work / "content")
     rasa_port, action_port, demo_port = free_ports(3)
     try:
         with running_stack(
@@ -69,6 +76,10 @@ def assistant_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]
             # Independent of the developer's own environment (e.g. production values).
             env_overrides={
                 "FEEDBACK_DATABASE_URL": f"sqlite:///{work / 'feedback.sqlite'}",
+                "HANDOFF_DATABASE_URL": f"sqlite:///{work / 'handoff.sqlite'}",
+                # Queue timeouts are noticed within a second, not the default fifteen.
+                "HANDOFF_SWEEP_SECONDS": "1",
+                "ASSISTANT_CONTENT_DIR": str(content),
                 "WEBCHAT_ALLOWED_ORIGINS": f"http://127.0.0.1:{demo_port},http://localhost:{demo_port}",
                 "RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
                 # As behind production's reverse proxy: each test resident reports an address
@@ -83,9 +94,37 @@ def assistant_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]
         pytest.fail(f"The assistant did not start:\n{error}", pytrace=False)
 
 
+def content_with_kcc_always_open(folder: Path) -> Path:
+    """The shipped municipality files, with KCC chat hours round the clock, so a test that asks
+    for a person is queued whatever day and hour the suite runs (the hours themselves are
+    tested in tests/assistant/handoff/test_hours.py)."""
+    folder.mkdir()
+    for source in MUNICIPALITIES_DIR.glob("*.yml"):
+        text = source.read_text(encoding="utf-8")
+        kcc = yaml.safe_load(text).get("kcc") or {}
+        kcc.update(
+            hours={day: "00:00-24:00" for day in WEEKDAYS},
+            open_on_public_holidays=True,
+            closed_on=[],
+        )
+        # The rest as text: the content loader reads fees as exact decimals that a YAML round
+        # trip would lose.
+        text = re.sub(r"^kcc:\n(?:[ \t].*\n|\n)*", "", text, flags=re.M)
+        kcc_yaml = yaml.safe_dump({"kcc": kcc}, allow_unicode=True)
+        (folder / source.name).write_text(text + "\n" + kcc_yaml, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """SQLAlchemy/psycopg2 URL of an empty database that exists only for this test."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """An empty database with a unique name (its URL), dropped afterwards."""
     name = f"test_{uuid.uuid4().hex[:16]}"
     admin = _postgres_admin()
     try:
@@ -136,6 +175,10 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     """A key prefix ("test:<random>:") only this test uses; its keys are deleted afterwards."""
     prefix = f"test:{uuid.uuid4().hex[:16]}:"
     yield prefix
+    delete_redis_keys(redis_url, prefix)
+
+
+def delete_redis_keys(redis_url: str, prefix: str) -> None:
     client = redis.Redis.from_url(redis_url)
     try:
         keys = list(client.scan_iter(match=f"{prefix}*", count=500))

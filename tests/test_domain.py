@@ -34,6 +34,7 @@ ACTION_PLACEHOLDERS = {
     "status_text",
     "status_date",
     "expected_date",
+    *("position", "opening", "due", "phone"),  # handoff and callbacks
 }
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]+)\}(?!\})")
 

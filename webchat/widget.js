@@ -10,6 +10,11 @@
  * the server is inserted with textContent / DOM APIs; bot text is never parsed as HTML. Links in
  * bot text ([tekst](https://...) and bare https:// addresses) become <a> elements.
  * The WebSocket protocol is documented in channels/webchat.py.
+ *
+ * The widget's root element carries data-busy="true" from the moment the resident's message is
+ * sent (or the assistant starts working) until the assistant's `typing active:false` frame: the
+ * signal that an answer is complete, for tests and host pages. It is not a live region hint
+ * (aria-busy on the log would make screen readers hold back or drop the answer).
  */
 (function () {
   "use strict";
@@ -45,19 +50,38 @@
     send: "Verstuur",
     empty: "Typ eerst uw vraag.",
     offline: "Er is nu geen verbinding. Uw vraag is niet verstuurd. Probeer het zo opnieuw.",
+    noConnection: "Er is nu geen verbinding. Probeer het zo opnieuw.",
     typing: "De assistent schrijft een antwoord…",
+    employeeTyping: function (name) {
+      return name + " typt…";
+    },
+    employee: function (name) {
+      return name + " van de gemeente";
+    },
     choices: "Kies een antwoord",
     helpfulQuestion: "Was dit antwoord nuttig?",
-    helpful: "Nuttig",
-    notHelpful: "Niet nuttig",
-    thanks: "Bedankt voor uw reactie.",
+    helpful: "Dit antwoord was nuttig",
+    notHelpful: "Dit antwoord was niet nuttig",
+    thanks: "Bedankt voor uw beoordeling.",
+    waiting: "U wacht op een medewerker.",
+    queuePosition: function (n) {
+      return "U bent nummer " + n + " in de wachtrij.";
+    },
+    talkingWith: function (name) {
+      return "U praat met " + (name ? name : "een medewerker") + " van de gemeente.";
+    },
+    stopWaiting: "Stop met wachten",
     rateConversation: "Beoordeel dit gesprek",
     scoreLegend: "Welk cijfer geeft u dit gesprek?",
+    employeeLegend: "Hoe tevreden bent u over de hulp van de medewerker?",
     scoreHint: "1 is heel slecht, 10 is heel goed.",
     scoreSend: "Cijfer versturen",
     scoreMissing: "Kies eerst een cijfer.",
     scoreThanks: function (n) {
       return "Bedankt! U gaf dit gesprek een " + n + ".";
+    },
+    employeeScoreThanks: function (n) {
+      return "Bedankt! U gaf de hulp van de medewerker een " + n + ".";
     },
     connecting: "Verbinden met de assistent…",
     reconnecting: function (s) {
@@ -125,6 +149,10 @@
 
   var ICON_CHAT =
     "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z";
+  var ICON_THUMB_UP =
+    "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3a1.5 1.5 0 0 0-.4-1L13.2 1 6.6 7.6A2 2 0 0 0 6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z";
+  var ICON_THUMB_DOWN =
+    "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1l1.1 1.1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2H7a2 2 0 0 0-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z";
 
   // --- rich text: paragraphs, line breaks and safe links ---------------------------------------
   var LINK = /\[([^\]\n]{1,300})\]\(((?:https:\/\/|mailto:|tel:)[^\s)]{1,2000})\)|(https:\/\/[^\s<>"]+)/g;
@@ -282,6 +310,17 @@
     enterkeyhint: "send",
     placeholder: T.placeholder,
   });
+  // The conversation's handoff state. The status paragraph stays in the DOM (empty when no
+  // person is involved), so a change of state or queue position is announced.
+  var handoffText = h("p", { className: "ga-handoff-text", role: "status" });
+  var cancelHandoffButton = h("button", {
+    type: "button",
+    className: "ga-button ga-button--secondary ga-button--small",
+    text: T.stopWaiting,
+    hidden: true,
+  });
+  var handoffBar = h("div", { className: "ga-handoff" }, [handoffText, cancelHandoffButton]);
+
   var inputError = h("p", { id: ids.inputError, className: "ga-input-error", hidden: true });
   var form = h("form", { className: "ga-form", novalidate: true }, [
     h("label", { for: ids.input, className: "ga-label", text: T.inputLabel }),
@@ -303,9 +342,10 @@
     );
   }
   var ratingStatus = h("p", { className: "ga-rating-status", role: "status" });
+  var scoreLegend = h("legend", { className: "ga-legend", text: T.scoreLegend });
   var ratingForm = h("form", { id: ids.rating, className: "ga-rating", hidden: true, novalidate: true }, [
     h("fieldset", { className: "ga-fieldset", "aria-describedby": ids.scoreHint }, [
-      h("legend", { className: "ga-legend", text: T.scoreLegend }),
+      scoreLegend,
       h("p", { id: ids.scoreHint, className: "ga-hint", text: T.scoreHint }),
       scale,
     ]),
@@ -337,21 +377,31 @@
     connection,
     transcript,
     typing,
+    handoffBar,
     form,
     h("div", { className: "ga-footer" }, [rateToggle, ratingForm]),
     announcer,
   ]);
 
   var themeClass = THEMES.indexOf(municipality) >= 0 ? municipality + "-theme" : "ga-theme-default";
-  var root = h("div", { className: "gemeente-assistent " + themeClass, lang: "nl", dir: "ltr" }, [launcher, panel]);
+  var root = h("div", {
+    className: "gemeente-assistent " + themeClass,
+    lang: "nl",
+    dir: "ltr",
+    "data-busy": "false",
+  }, [launcher, panel]);
 
   // --- rendering messages -----------------------------------------------------------------------
-  var shownCount = 0; // user + bot messages on screen, compared with the server's history
-  var turnBotMessages = []; // bot messages of the answer being received
+  var shownCount = 0; // history items on screen, compared with the server's history
   var ratingGroups = {}; // message id -> {helpful, notHelpful, thanks}
 
   function scrollToEnd() {
     transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  // The name of the KCC employee who wrote a message or holds the conversation; "" when none.
+  function employeeName(value) {
+    return typeof value === "string" ? value.trim().slice(0, 64) : "";
   }
 
   function userMessage(text) {
@@ -364,11 +414,33 @@
     ]);
   }
 
-  function botMessage(item) {
+  // A status line from the server ("Sanne van de gemeente neemt het gesprek over."): a small
+  // centred note, not a bubble; inside the log, so it is announced like a message.
+  function systemNote(item) {
     shownCount++;
-    var bubble = h("div", { className: "ga-bubble" }, [h("span", { className: "ga-visually-hidden", text: T.assistant })]);
+    var el = h("div", { className: "ga-system-note" }, [h("div", { className: "ga-system-text" }, [richText(item.text)])]);
+    el.dataset.messageId = item.id || "";
+    return el;
+  }
+
+  // One message of the assistant or of a KCC employee, with its quick replies; the assistant's
+  // informative answers (frame field `rateable`) get the two rating buttons.
+  function botMessage(item) {
+    if (item.notice === true) {
+      return systemNote(item);
+    }
+    shownCount++;
+    var employee = employeeName(item.employee);
+    var bubble = h("div", { className: "ga-bubble" }, [
+      employee ? null : h("span", { className: "ga-visually-hidden", text: T.assistant }),
+    ]);
     bubble.appendChild(richText(item.text));
-    var el = h("div", { className: "ga-message ga-message--bot" }, [bubble]);
+    var el = h("div", { className: "ga-message ga-message--bot" + (employee ? " ga-message--employee" : "") }, [
+      employee
+        ? h("p", { className: "ga-sender" }, [T.employee(employee), h("span", { className: "ga-visually-hidden", text: ":" })])
+        : null,
+      bubble,
+    ]);
     el.dataset.messageId = item.id || "";
     if (item.buttons && item.buttons.length) {
       var group = h("div", { className: "ga-choices", role: "group", "aria-label": T.choices });
@@ -382,6 +454,9 @@
       });
       el.appendChild(group);
     }
+    if (item.rateable === true && !employee) {
+      addRating(el, item.rating);
+    }
     return el;
   }
 
@@ -390,30 +465,28 @@
     if (!id || ratingGroups[id]) {
       return;
     }
-    var questionId = PREFIX + "-q-" + id;
-    var helpful = h("button", { type: "button", className: "ga-button ga-button--rate", "aria-pressed": "false" }, [
-      icon("M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3a1.5 1.5 0 0 0-.4-1L13.2 1 6.6 7.6A2 2 0 0 0 6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z"),
-      h("span", { text: T.helpful }),
-    ]);
-    var notHelpful = h("button", { type: "button", className: "ga-button ga-button--rate", "aria-pressed": "false" }, [
-      icon("M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1l1.1 1.1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2H7a2 2 0 0 0-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z"),
-      h("span", { text: T.notHelpful }),
-    ]);
+    function rateButton(label, iconPath, value) {
+      var button = h("button", {
+        type: "button",
+        className: "ga-button ga-button--rate",
+        "aria-label": label,
+        title: label,
+        "aria-pressed": "false",
+      }, [icon(iconPath)]);
+      button.addEventListener("click", function () {
+        if (!send({ type: "rate_answer", message_id: id, helpful: value })) {
+          notice(T.noConnection);
+        }
+      });
+      return button;
+    }
+    var helpful = rateButton(T.helpful, ICON_THUMB_UP, true);
+    var notHelpful = rateButton(T.notHelpful, ICON_THUMB_DOWN, false);
     var thanks = h("span", { className: "ga-thanks", hidden: true, text: T.thanks });
-    var group = h("div", { className: "ga-feedback", role: "group", "aria-labelledby": questionId }, [
-      h("span", { id: questionId, className: "ga-feedback-question", text: T.helpfulQuestion }),
-      helpful,
-      notHelpful,
-      thanks,
-    ]);
     ratingGroups[id] = { helpful: helpful, notHelpful: notHelpful, thanks: thanks };
-    helpful.addEventListener("click", function () {
-      send({ type: "rate_answer", message_id: id, helpful: true });
-    });
-    notHelpful.addEventListener("click", function () {
-      send({ type: "rate_answer", message_id: id, helpful: false });
-    });
-    el.appendChild(group);
+    el.appendChild(
+      h("div", { className: "ga-feedback", role: "group", "aria-label": T.helpfulQuestion }, [helpful, notHelpful, thanks])
+    );
     if (current === true || current === false) {
       showRated(id, current, false);
     }
@@ -449,34 +522,25 @@
     }, 50);
   }
 
-  function finishTurn() {
-    var last = turnBotMessages[turnBotMessages.length - 1];
-    turnBotMessages = [];
-    if (last) {
-      addRating(last, null);
-      scrollToEnd();
-    }
+  // Between the resident's message and the end of the assistant's answer (see the top).
+  function setBusy(busy) {
+    root.setAttribute("data-busy", busy ? "true" : "false");
   }
 
   function clearTranscript() {
     earlier.textContent = "";
     log.textContent = "";
     shownCount = 0;
-    turnBotMessages = [];
     ratingGroups = {};
+    setBusy(false);
   }
 
   function renderHistory(items, container) {
-    items.forEach(function (item, i) {
+    items.forEach(function (item) {
       if (item.role === "user") {
         container.appendChild(userMessage(item.text));
       } else if (item.role === "bot") {
-        var el = botMessage(item);
-        container.appendChild(el);
-        var next = items[i + 1];
-        if (!next || next.role !== "bot") {
-          addRating(el, item.rating);
-        }
+        container.appendChild(botMessage(item));
       }
     });
   }
@@ -486,6 +550,118 @@
     for (var i = 0; i < radios.length; i++) {
       radios[i].checked = radios[i].value === String(value);
     }
+  }
+
+  // --- conversation rating: of the conversation, or of the employee's help after a handoff -----
+  var conversationScore = null; // as the server last reported it
+  var ratingAbout = "conversation"; // or "employee" while the server asks for that rating
+  var employeeRated = false;
+
+  function showRatingForm(show) {
+    ratingForm.hidden = !show;
+    rateToggle.setAttribute("aria-expanded", show ? "true" : "false");
+  }
+
+  function rateConversationMode() {
+    ratingAbout = "conversation";
+    employeeRated = false;
+    scoreLegend.textContent = T.scoreLegend;
+    setScore(conversationScore);
+    ratingStatus.textContent = conversationScore ? T.scoreThanks(conversationScore) : "";
+  }
+
+  // The same control, asking about the employee who just handed the conversation back.
+  function askEmployeeRating() {
+    if (ratingAbout === "employee") {
+      return;
+    }
+    ratingAbout = "employee";
+    employeeRated = false;
+    scoreLegend.textContent = T.employeeLegend;
+    setScore(null);
+    ratingStatus.textContent = "";
+    showRatingForm(true);
+    announce(T.employeeLegend);
+  }
+
+  // The server no longer asks for the employee rating: back to rating the conversation, and
+  // fold the unused question away unless the resident is in it.
+  function stopAskingEmployeeRating() {
+    if (ratingAbout !== "employee" || employeeRated) {
+      return;
+    }
+    rateConversationMode();
+    if (!ratingForm.contains(document.activeElement)) {
+      showRatingForm(false);
+    }
+  }
+
+  // --- handoff to a KCC employee ---------------------------------------------------------------
+  var handoffState = "none"; // "none", "waiting" (in the queue) or "taken" (an employee chats)
+
+  function showHandoff(frame) {
+    var state = frame.state === "waiting" || frame.state === "taken" ? frame.state : "none";
+    var position = frame.position;
+    var validPosition = typeof position === "number" && position >= 1 && Math.floor(position) === position;
+    var text = "";
+    if (state === "waiting") {
+      text = T.waiting + (validPosition ? " " + T.queuePosition(position) : "");
+    } else if (state === "taken") {
+      text = T.talkingWith(employeeName(frame.employee));
+    }
+    if (state !== "taken") {
+      residentStoppedTyping(false);
+      if (typingEmployee) {
+        setTyping(false);
+      }
+    }
+    handoffState = state;
+    if (handoffText.textContent !== text) {
+      handoffText.textContent = text; // announced: the paragraph is a status region
+    }
+    handoffBar.className = "ga-handoff" + (text ? " ga-handoff--active ga-handoff--" + state : "");
+    var cancelHadFocus = document.activeElement === cancelHandoffButton;
+    cancelHandoffButton.hidden = state !== "waiting";
+    if (cancelHadFocus && cancelHandoffButton.hidden) {
+      input.focus();
+    }
+    if (state === "none" && frame.rate_employee === true) {
+      askEmployeeRating();
+    } else {
+      stopAskingEmployeeRating();
+    }
+    scrollToEnd();
+  }
+
+  // The resident's typing, for the employee's console: only while an employee has the
+  // conversation; "true" at most every 3 seconds while typing, "false" after 4 quiet seconds
+  // or when the message is sent.
+  var residentTyping = false;
+  var residentTypingSentAt = 0;
+  var residentIdleTimer = null;
+
+  function residentTyped() {
+    if (handoffState !== "taken") {
+      return;
+    }
+    var now = Date.now();
+    if ((!residentTyping || now - residentTypingSentAt >= 3000) && send({ type: "typing", active: true })) {
+      residentTyping = true;
+      residentTypingSentAt = now;
+    }
+    window.clearTimeout(residentIdleTimer);
+    residentIdleTimer = window.setTimeout(function () {
+      residentStoppedTyping(true);
+    }, 4000);
+  }
+
+  function residentStoppedTyping(tellServer) {
+    window.clearTimeout(residentIdleTimer);
+    residentIdleTimer = null;
+    if (residentTyping && tellServer && handoffState === "taken") {
+      send({ type: "typing", active: false });
+    }
+    residentTyping = false;
   }
 
   // --- connection -------------------------------------------------------------------------------
@@ -552,6 +728,8 @@
       connected = false;
       ready = false;
       setTyping(false);
+      setBusy(false);
+      residentStoppedTyping(false);
       scheduleReconnect();
     });
   }
@@ -590,16 +768,28 @@
       showInputError(T.offline);
       return false;
     }
-    finishTurn();
+    residentStoppedTyping(true);
+    if (handoffState === "none") {
+      setBusy(true); // until the assistant's typing active:false; a person answers in their own time
+    }
     log.appendChild(userMessage(shownText));
     scrollToEnd();
     return true;
   }
 
   var typingTimer = null;
-  function setTyping(active) {
+  var typingEmployee = ""; // who the indicator shows: "" for the assistant
+  function setTyping(active, employee) {
     window.clearTimeout(typingTimer);
-    if (active) {
+    typingEmployee = active && employee ? employee : "";
+    if (active && employee) {
+      typing.classList.add("ga-typing--active");
+      typingText.textContent = T.employeeTyping(employee);
+      // The console repeats "true" while the employee types; hide a stale indicator anyway.
+      typingTimer = window.setTimeout(function () {
+        setTyping(false);
+      }, 10000);
+    } else if (active) {
       // Announced once per answer, and only if the answer takes a moment.
       typingTimer = window.setTimeout(function () {
         typing.classList.add("ga-typing--active");
@@ -624,35 +814,52 @@
           // Answers that arrived while the connection was down.
           renderHistory(items.slice(shownCount), log);
         }
-        setScore(frame.conversation_score);
-        if (frame.conversation_score) {
-          ratingStatus.textContent = T.scoreThanks(frame.conversation_score);
+        conversationScore = typeof frame.conversation_score === "number" ? frame.conversation_score : null;
+        if (ratingAbout === "conversation") {
+          setScore(conversationScore);
+          if (conversationScore) {
+            ratingStatus.textContent = T.scoreThanks(conversationScore);
+          }
         }
         scrollToEnd();
         break;
       }
-      case "typing":
+      case "handoff":
+        showHandoff(frame);
+        break;
+      case "typing": {
+        var employee = employeeName(frame.employee);
+        if (employee) {
+          setTyping(frame.active === true, employee); // an employee's typing says nothing about our turn
+          break;
+        }
         setTyping(frame.active === true);
+        setBusy(frame.active === true);
         if (frame.active === false) {
-          finishTurn();
+          scrollToEnd();
         }
         break;
-      case "bot": {
+      }
+      case "bot":
         setTyping(false);
-        var el = botMessage(frame);
-        log.appendChild(el);
-        turnBotMessages.push(el);
+        log.appendChild(botMessage(frame));
         scrollToEnd();
         break;
-      }
       case "rated":
         if (typeof frame.message_id === "string") {
           showRated(frame.message_id, frame.helpful === true, true);
         } else if (typeof frame.score === "number") {
-          ratingStatus.textContent = T.scoreThanks(frame.score);
+          if (ratingAbout === "employee") {
+            employeeRated = true;
+            ratingStatus.textContent = T.employeeScoreThanks(frame.score);
+          } else {
+            conversationScore = frame.score;
+            ratingStatus.textContent = T.scoreThanks(frame.score);
+          }
         }
         break;
       case "error":
+        setBusy(false); // the last frame was refused, or the assistant failed: no answer follows
         if (typeof frame.message === "string") {
           notice(frame.message);
         }
@@ -718,14 +925,22 @@
     if (!inputError.hidden && input.value.trim()) {
       showInputError("");
     }
+    residentTyped();
+  });
+
+  cancelHandoffButton.addEventListener("click", function () {
+    if (!send({ type: "cancel_handoff" })) {
+      notice(T.noConnection);
+    }
   });
 
   newButton.addEventListener("click", function () {
     sessionId = newSessionId();
     store(storageKey, sessionId);
     clearTranscript();
-    setScore(null);
-    ratingStatus.textContent = "";
+    showHandoff({ type: "handoff", state: "none" }); // the server sends the new state after the history
+    conversationScore = null;
+    rateConversationMode();
     showInputError("");
     sendHello();
     announce(T.newStarted);
@@ -748,8 +963,10 @@
 
   rateToggle.addEventListener("click", function () {
     var show = ratingForm.hidden;
-    ratingForm.hidden = !show;
-    rateToggle.setAttribute("aria-expanded", show ? "true" : "false");
+    if (show && ratingAbout === "employee" && employeeRated) {
+      rateConversationMode(); // the employee was rated; the control is the conversation's again
+    }
+    showRatingForm(show);
     if (show) {
       var checked = scale.querySelector("input:checked") || scale.querySelector("input");
       checked.focus();
@@ -763,8 +980,12 @@
       ratingStatus.textContent = T.scoreMissing;
       return;
     }
-    if (!send({ type: "rate_conversation", score: parseInt(checked.value, 10) })) {
-      ratingStatus.textContent = T.offline;
+    var rating = { type: "rate_conversation", score: parseInt(checked.value, 10) };
+    if (ratingAbout === "employee") {
+      rating.about = "employee"; // kept apart from the rating of the conversation
+    }
+    if (!send(rating)) {
+      ratingStatus.textContent = T.noConnection;
     }
   });
 

@@ -1,7 +1,9 @@
-"""The conversation router: per conversation, whether a message goes to Rasa or to the KCC employee
-who took it over.
+"""A person takes over a conversation: the router, the queue, the live bus and the desk.
 
-Its parts: the handoff state store (waiting, taken by whom, closed), the live message bus between
-residents and employees (`bus.py`), and the KCC's hours. Production keeps state in PostgreSQL and
-the bus in Redis streams; `make run` uses SQLite and in-process streams behind the same interfaces.
+Every channel hands a resident's message to the router (`router.py`), which sends it to Rasa or,
+while a KCC employee has the conversation, records it for them. The queue of handoff requests
+and callback requests lives in SQL (`store.py`, `callbacks.py`), the live events between
+residents and employees on streams (`bus.py`: Redis in production, in-process for `make run`),
+and what an employee does goes through the desk (`desk.py`), which the staff console calls.
+`runtime.py` builds one set of these per Rasa process.
 """

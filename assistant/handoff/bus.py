@@ -34,7 +34,9 @@ from channels.text import MAX_TEXT_LENGTH
 
 logger = logging.getLogger(__name__)
 
-EventKind = Literal["resident", "employee", "typing", "joined", "left", "assistant_back", "closed"]
+EventKind = Literal[
+    "waiting", "resident", "employee", "assistant", "typing", "joined", "assistant_back", "closed"
+]
 KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
 CONSOLE_STREAM = "console"
@@ -42,6 +44,10 @@ _CONVERSATION_PREFIX = "conversation:"
 # Web chat senders are "webchat-" and 22-64 characters; the bound keeps keys small for any channel.
 MAX_CONVERSATION_ID_LENGTH = 255
 MAX_EMPLOYEE_LENGTH = 100
+# Quick replies of an "assistant" event: as many as WhatsApp shows, payloads as the web chat takes.
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE_LENGTH = 100
+MAX_BUTTON_PAYLOAD_LENGTH = 500
 # One conversation rarely reaches a few hundred events; the console stream carries every
 # taken-over conversation (typing indicators included), so it gets more room for a console that
 # was away for a while.
@@ -62,11 +68,16 @@ class BusUnavailable(Exception):
 
 @dataclass(frozen=True)
 class LiveEvent:
-    """One live event of a taken-over conversation.
+    """One live event of a conversation handed to (or waiting for) a person.
 
-    `text` is set for "resident" and "employee" messages; `employee` is the display name the
-    resident sees ("Sanne"). `id` is the stream entry id, filled in by `MessageBus.read` (an
-    event to publish leaves it empty).
+    Kinds: "waiting" (a resident joined the queue), "resident" and "employee" messages,
+    "assistant" (a message of the assistant sent outside a resident's turn, e.g. the callback
+    offer after nobody answered), "typing" (`active` on or off; by the employee when `employee`
+    is set, else by the resident), "joined" (an employee took the conversation),
+    "assistant_back" (handed back) and "closed" (ended by the employee, the resident or the
+    queue timeout). `text` is what the resident reads: a message or the notice of a change.
+    `employee` is the display name the resident sees ("Sanne"). `id` is the stream entry id,
+    filled in by `MessageBus.read` (an event to publish leaves it empty).
     """
 
     kind: EventKind
@@ -75,6 +86,9 @@ class LiveEvent:
     employee: str = ""
     at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     id: str = ""
+    active: bool = False
+    # (title, payload) quick replies of an "assistant" message.
+    buttons: tuple[tuple[str, str], ...] = ()
 
 
 class MessageBus(Protocol):
@@ -101,6 +115,10 @@ class MessageBus(Protocol):
 
     def conversation_stream(self, conversation_id: str) -> str:
         """The name of a conversation's stream, for `read`."""
+
+    async def tail(self, stream: str) -> str:
+        """The id of the newest entry of `stream` ("0" when empty): a reader that passes it to
+        `read` gets only what is published from now on. Raises BusUnavailable."""
 
     async def close(self) -> None:
         """Release connections; the bus is not used afterwards."""
@@ -142,6 +160,23 @@ def event_problem(event: LiveEvent) -> str | None:
         return f"employee must be a string of at most {MAX_EMPLOYEE_LENGTH} characters"
     if not isinstance(event.at, datetime) or event.at.utcoffset() is None:
         return "'at' must be an aware datetime"
+    if not isinstance(event.active, bool):
+        return "'active' must be true or false"
+    return _buttons_problem(event.buttons)
+
+
+def _buttons_problem(buttons: Any) -> str | None:
+    if not isinstance(buttons, tuple) or len(buttons) > MAX_BUTTONS:
+        return f"at most {MAX_BUTTONS} buttons"
+    for button in buttons:
+        if not (
+            isinstance(button, tuple)
+            and len(button) == 2
+            and all(isinstance(part, str) and part for part in button)
+            and len(button[0]) <= MAX_BUTTON_TITLE_LENGTH
+            and len(button[1]) <= MAX_BUTTON_PAYLOAD_LENGTH
+        ):
+            return "a button must be a non-empty title and payload within their limits"
     return None
 
 
@@ -154,6 +189,8 @@ def encode_event(event: LiveEvent) -> str:
             "text": event.text,
             "employee": event.employee,
             "at": event.at.astimezone(timezone.utc).isoformat(),
+            "active": event.active,
+            "buttons": [list(button) for button in event.buttons],
         },
         ensure_ascii=False,
     )
@@ -203,11 +240,20 @@ def _parse(payload: str | bytes | None, entry_id: str) -> LiveEvent:
         employee=data.get("employee", ""),
         at=moment.astimezone(timezone.utc),
         id=entry_id,
+        active=data.get("active", False),
+        buttons=_decoded_buttons(data.get("buttons", [])),
     )
     problem = event_problem(event)
     if problem:
         raise ValueError(problem)
     return event
+
+
+def _decoded_buttons(raw: Any) -> Any:
+    """JSON lists back to tuples; anything else is left for event_problem to refuse."""
+    if not isinstance(raw, list):
+        return raw
+    return tuple(tuple(button) if isinstance(button, list) else button for button in raw)
 
 
 def _kind(stream: str) -> str:
@@ -270,6 +316,9 @@ class StreamBus(ABC):
     def conversation_stream(self, conversation_id: str) -> str:
         return conversation_stream(conversation_id)
 
+    async def tail(self, stream: str) -> str:
+        return await self._last_id(stream) or "0"
+
     def _cap(self, stream: str) -> int:
         return self._console_max_len if stream == CONSOLE_STREAM else self._max_len
 
@@ -280,6 +329,10 @@ class StreamBus(ABC):
     @abstractmethod
     async def _read_raw(self, stream: str, after: str, block_ms: int, count: int) -> list[RawEntry]:
         """Up to `count` (id, payload) entries after the full id `after`, waiting per read()."""
+
+    @abstractmethod
+    async def _last_id(self, stream: str) -> str | None:
+        """The id of the newest entry of `stream`, None when it has none."""
 
     @abstractmethod
     async def close(self) -> None: ...

@@ -86,6 +86,10 @@ class MemoryMessageBus(StreamBus):
             self._waiting -= 1
         return self._after(stream, after_key, count)
 
+    async def _last_id(self, stream: str) -> str | None:
+        found = self._live(stream, self._clock())
+        return format_id(found.entries[-1][0]) if found and found.entries else None
+
     async def close(self) -> None:
         self._streams.clear()
 

@@ -88,6 +88,12 @@ class RedisMessageBus(StreamBus):
         _name, entries = reply[0]
         return [(_text(entry_id), fields.get(EVENT_FIELD)) for entry_id, fields in entries]
 
+    async def _last_id(self, stream: str) -> str | None:
+        newest = await self._guarded(
+            self._redis.xrevrange(self._prefix + stream, count=1), self._timeout
+        )
+        return _text(newest[0][0]) if newest else None
+
     async def close(self) -> None:
         await self._redis.close(close_connection_pool=True)
 

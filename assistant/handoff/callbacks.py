@@ -2,10 +2,10 @@
 
 The resident leaves a name, a phone number and what it is about; the request waits in the KCC's
 queue until an employee calls back and marks it done. `due_at` is when the KCC opens next
-(`KccHours.next_opening`), so the queue shows what is due first and the assistant can tell the
+(`Kcc.next_opening`), so the queue shows what is due first and the assistant can tell the
 resident when to expect the call.
 
-The same database as the handoff requests (`assistant/handoff/store.py`, one `ensure_schema`).
+The same database as the handoff requests (`assistant/handoff/store.py`, one schema).
 Name and phone number are personal data: they are only for the call, and every request, done
 or not, is deleted after the retention period. Methods block; async callers use a thread.
 """
@@ -106,6 +106,11 @@ class CallbackStore:
         self._engine = (
             engine_for(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         )
+
+    def ensure_schema(self) -> None:
+        """Both tables (they share the handoff store's metadata): the action server may write a
+        callback before any Rasa process has started."""
+        metadata.create_all(self._engine)
 
     def request(
         self,

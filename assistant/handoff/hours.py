@@ -1,4 +1,5 @@
-"""When KCC employees take over chats: a municipality's weekly hours, holidays and closing days.
+"""The KCC's chat desk per municipality: when employees take over chats (weekly hours,
+holidays, closing days) and the standard answers their console offers.
 
 Configured in the municipality's content file, beside its facts:
 
@@ -9,9 +10,14 @@ kcc:
     wednesday: "09:00-13:00"
   closed_on: [2026-12-24]     # extra closing days besides the public holidays
   queue_timeout_minutes: 5    # then the resident is offered a callback instead
+  open_on_public_holidays: false   # the default; a round-the-clock service says true
+  standard_answers:           # texts an employee sends with one click
+    - title: Begroeting
+      text: "Goedendag, u spreekt met een medewerker van de gemeente. Waarmee kan ik u helpen?"
 ```
 
-Public holidays are closed everywhere (`assistant.backends.appointments.calendar`). A callback
+"00:00-24:00" is a whole day. Public holidays (`assistant.backends.appointments.calendar`) are
+closed unless `open_on_public_holidays` is true. A callback
 requested outside hours is due on the next working day, which `next_opening` gives.
 """
 
@@ -25,11 +31,14 @@ from types import MappingProxyType
 from typing import Any
 
 from assistant.backends.appointments.calendar import AMSTERDAM, public_holidays
+from channels.text import MAX_TEXT_LENGTH
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_QUEUE_TIMEOUT = dt.timedelta(minutes=5)
 MAX_QUEUE_TIMEOUT_MINUTES = 120
-_SPAN = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*$")
+MAX_STANDARD_ANSWERS = 30
+MAX_TITLE_LENGTH = 60
+_SPAN = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*(?:([01]\d|2[0-3]):([0-5]\d)|(24:00))\s*$")
 # How far ahead `next_opening` looks; a year without any opening is a configuration error.
 _SEARCH_DAYS = 366
 
@@ -39,14 +48,23 @@ class KccConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class KccHours:
-    """When the KCC answers chats. `weekly` maps a weekday (0 = Monday) to opening and closing."""
+class StandardAnswer:
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Kcc:
+    """When the KCC answers chats (`weekly` maps a weekday, 0 = Monday, to opening and closing)
+    and the standard answers of its employees."""
 
     weekly: Mapping[int, tuple[dt.time, dt.time]] = field(
         default_factory=lambda: MappingProxyType({})
     )
     closed_on: frozenset[dt.date] = frozenset()
     queue_timeout: dt.timedelta = DEFAULT_QUEUE_TIMEOUT
+    open_on_public_holidays: bool = False
+    standard_answers: tuple[StandardAnswer, ...] = ()
 
     def is_open(self, moment: dt.datetime) -> bool:
         local = _local(moment)
@@ -69,8 +87,18 @@ class KccHours:
                 return opening
         return None
 
+    def callback_due(self, moment: dt.datetime) -> dt.datetime | None:
+        """When the KCC calls back a resident who asked at `moment`: the next opening, or,
+        while open (nobody was free to chat), the first opening of the next working day."""
+        if not self.is_open(moment):
+            return self.next_opening(moment)
+        tomorrow = _local(moment).date() + dt.timedelta(days=1)
+        return self.next_opening(dt.datetime.combine(tomorrow, dt.time(0), AMSTERDAM))
+
     def _span(self, day: dt.date) -> tuple[dt.time, dt.time] | None:
-        if day in self.closed_on or day in public_holidays(day.year):
+        if day in self.closed_on:
+            return None
+        if not self.open_on_public_holidays and day in public_holidays(day.year):
             return None
         return self.weekly.get(day.weekday())
 
@@ -81,7 +109,7 @@ def _local(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(AMSTERDAM)
 
 
-def parse_kcc(raw: Any) -> KccHours | None:
+def parse_kcc(raw: Any) -> Kcc | None:
     """The `kcc:` section of a content file; None when there is none (no live handoff: the
     resident is given the phone number and contact form)."""
     if raw is None:
@@ -90,14 +118,50 @@ def parse_kcc(raw: Any) -> KccHours | None:
         raise KccConfigError(
             "kcc: must be a mapping with hours (and closed_on, queue_timeout_minutes)"
         )
-    unknown = set(raw) - {"hours", "closed_on", "queue_timeout_minutes"}
+    unknown = set(raw) - {
+        "hours",
+        "closed_on",
+        "queue_timeout_minutes",
+        "open_on_public_holidays",
+        "standard_answers",
+    }
     if unknown:
         raise KccConfigError(f"kcc: unknown key(s) {sorted(unknown)}")
-    return KccHours(
+    return Kcc(
         weekly=MappingProxyType(_weekly(raw.get("hours"))),
         closed_on=_closed_on(raw.get("closed_on", [])),
         queue_timeout=_queue_timeout(raw.get("queue_timeout_minutes")),
+        open_on_public_holidays=_holidays(raw.get("open_on_public_holidays", False)),
+        standard_answers=_standard_answers(raw.get("standard_answers", [])),
     )
+
+
+def _standard_answers(raw: Any) -> tuple[StandardAnswer, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_STANDARD_ANSWERS:
+        raise KccConfigError(f"kcc.standard_answers: a list of at most {MAX_STANDARD_ANSWERS}")
+    answers = []
+    for number, item in enumerate(raw, start=1):
+        title = item.get("title") if isinstance(item, dict) else None
+        text = item.get("text") if isinstance(item, dict) else None
+        if not (
+            isinstance(title, str)
+            and isinstance(text, str)
+            and 0 < len(title.strip()) <= MAX_TITLE_LENGTH
+            and 0 < len(text.strip()) <= MAX_TEXT_LENGTH
+            and set(item) == {"title", "text"}
+        ):
+            raise KccConfigError(
+                f"kcc.standard_answers[{number}]: a title (at most {MAX_TITLE_LENGTH} characters)"
+                f" and a text (at most {MAX_TEXT_LENGTH}), nothing else"
+            )
+        answers.append(StandardAnswer(title.strip(), text.strip()))
+    return tuple(answers)
+
+
+def _holidays(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise KccConfigError("kcc.open_on_public_holidays: true or false")
+    return raw
 
 
 def _weekly(raw: Any) -> dict[int, tuple[dt.time, dt.time]]:
@@ -111,7 +175,8 @@ def _weekly(raw: Any) -> dict[int, tuple[dt.time, dt.time]]:
         if match is None:
             raise KccConfigError(f'kcc.hours.{day}: write it as "09:00-17:00", got {span!r}')
         opens = dt.time(int(match[1]), int(match[2]))
-        closes = dt.time(int(match[3]), int(match[4]))
+        # A day that ends at midnight closes at the last moment of the day.
+        closes = dt.time.max if match[5] else dt.time(int(match[3]), int(match[4]))
         if closes <= opens:
             raise KccConfigError(f"kcc.hours.{day}: closes before it opens ({span})")
         weekly[WEEKDAYS.index(day)] = (opens, closes)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Integer,
     MetaData,
     String,
     Table,
@@ -79,6 +80,19 @@ handoffs = Table(
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("closed_how", String(16), nullable=True),
     CheckConstraint(f"status IN {tuple(s.value for s in Status)}", name="handoff_status"),
+)
+
+# How residents rated the help of the employee who had their conversation (one score per
+# handoff; asked for after the hand-back), apart from the ratings of the assistant's answers.
+ratings = Table(
+    "handoff_rating",
+    metadata,
+    Column("handoff_id", String(32), primary_key=True),
+    Column("employee_id", String(64), nullable=False, index=True),
+    Column("municipality", String(64), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("rated_at", DateTime(timezone=True), nullable=False, index=True),
+    CheckConstraint("score BETWEEN 1 AND 10", name="handoff_rating_score"),
 )
 
 
@@ -185,6 +199,16 @@ class HandoffStore:
             row = connection.execute(select(handoffs).where(handoffs.c.id == handoff_id)).first()
         return _handoff(row) if row else None
 
+    def latest_for(self, conversation_id: str) -> Handoff | None:
+        """The conversation's most recent request, open or closed."""
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(handoffs)
+                .where(handoffs.c.conversation_id == conversation_id)
+                .order_by(handoffs.c.requested_at.desc())
+            ).first()
+        return _handoff(row) if row else None
+
     def open_for(self, conversation_id: str) -> Handoff | None:
         """The waiting or taken request of a conversation: what the router asks per message."""
         with self._engine.connect() as connection:
@@ -259,18 +283,61 @@ class HandoffStore:
             ).scalar_one()
         return int(ahead) + 1
 
-    def expire_waiting(self, waited_longer_than: dt.timedelta) -> list[Handoff]:
+    def expire_waiting(
+        self, waited_longer_than: dt.timedelta, municipality: str | None = None
+    ) -> list[Handoff]:
         """Close the requests nobody took in time and return them (to offer a callback). A
-        request a colleague takes meanwhile stays taken."""
+        request a colleague takes meanwhile stays taken. Every process may sweep: each request
+        is closed, and returned, by exactly one of them."""
         cutoff = now() - waited_longer_than
-        expired = [h for h in self.queue() if h.requested_at < cutoff]
+        expired = [h for h in self.queue(municipality) if h.requested_at < cutoff]
         closed = [h.id for h in expired if self.close(h.id, Closed.TIMED_OUT, only_waiting=True)]
         return [handoff for handoff_id in closed if (handoff := self.get(handoff_id))]
 
+    def rate_help(self, conversation_id: str, score: int) -> bool:
+        """The resident's score (1-10) for the employee who last helped in this conversation
+        (handed it back or ended it); a second score replaces the first. False when no
+        employee helped."""
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 10:
+            raise ValueError("score must be a whole number from 1 to 10")
+        helped = (Closed.TO_ASSISTANT.value, Closed.ENDED.value)
+        with self._engine.begin() as connection:
+            handoff = connection.execute(
+                select(handoffs.c.id, handoffs.c.employee_id, handoffs.c.municipality)
+                .where(
+                    and_(
+                        handoffs.c.conversation_id == conversation_id,
+                        handoffs.c.closed_how.in_(helped),
+                        handoffs.c.employee_id.is_not(None),
+                    )
+                )
+                .order_by(handoffs.c.closed_at.desc())
+            ).first()
+            if handoff is None:
+                return False
+            connection.execute(delete(ratings).where(ratings.c.handoff_id == handoff.id))
+            connection.execute(
+                insert(ratings).values(
+                    handoff_id=handoff.id,
+                    employee_id=handoff.employee_id,
+                    municipality=handoff.municipality,
+                    score=score,
+                    rated_at=now(),
+                )
+            )
+        return True
+
+    def help_score(self, handoff_id: str) -> int | None:
+        with self._engine.connect() as connection:
+            return connection.execute(
+                select(ratings.c.score).where(ratings.c.handoff_id == handoff_id)
+            ).scalar_one_or_none()
+
     def purge_older_than(self, retention: dt.timedelta) -> int:
-        """Delete closed requests older than the retention period."""
+        """Delete closed requests (and their ratings) older than the retention period."""
         cutoff = now() - retention
         with self._engine.begin() as connection:
+            connection.execute(delete(ratings).where(ratings.c.rated_at < cutoff))
             return connection.execute(
                 delete(handoffs).where(
                     and_(handoffs.c.status == Status.CLOSED.value, handoffs.c.closed_at < cutoff)

@@ -25,7 +25,7 @@ def test_same_question_gets_each_municipalitys_own_fees(conversation) -> None:
 
 def test_unknown_municipality_falls_back_to_the_default(conversation) -> None:
     facts = load_municipality("utrecht").template_values()
-    answer = texts(conversation("atlantis")("ik wil iemand spreken van de gemeente"))
+    answer = texts(conversation("atlantis")("wat is het telefoonnummer van de gemeente"))
     assert facts["kcc_phone"] in answer
 
 
@@ -73,8 +73,11 @@ def test_not_understood_twice_leads_to_a_person(conversation) -> None:
     assert "Sorry, ik begrijp uw vraag niet goed" in texts(first)
     assert button_titles(first)[-1] == "Medewerker spreken"
     assert len(button_titles(first)) == 3
-    second = texts(say("/nlu_fallback"))
-    assert load_municipality("zwolle").template_values()["kcc_phone"] in second
+    second = say("/nlu_fallback")
+    # The test stack's KCC chats round the clock: the second time offers a chat with a person.
+    assert "Het lukt mij niet om uw vraag te begrijpen" in texts(second)
+    assert "Wilt u dat?" in texts(second)
+    assert button_titles(second) == ["Ja, graag", "Nee, liever niet"]
 
 
 def test_understood_message_between_misunderstandings_starts_over(conversation) -> None:
@@ -91,7 +94,7 @@ def test_gibberish_still_offers_a_person(conversation) -> None:
 def test_bot_challenge_offers_a_person(conversation) -> None:
     say = conversation("utrecht")
     assert "computer" in texts(say("ben jij een robot?"))
-    assert load_municipality("utrecht").template_values()["kcc_phone"] in texts(say("ja"))
+    assert "De medewerker leest dan wat u hier heeft geschreven" in texts(say("ja"))
 
 
 @pytest.mark.parametrize(

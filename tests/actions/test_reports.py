@@ -366,7 +366,8 @@ def report(say: Say, description: str) -> list[dict]:
 
 
 def unique_description() -> str:
-    return f"De lantaarnpaal bij nummer {uuid.uuid4().int % 1000} is kapot."
+    # Wide enough that two tests of one run never share a description (1000 numbers did).
+    return f"De lantaarnpaal bij nummer {uuid.uuid4().int % 10_000_000} is kapot."
 
 
 def sandbox_database(stack: Stack) -> str:

@@ -6,105 +6,16 @@ timeouts on receiving a frame, never by sleeping.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import aiohttp
 import pytest
 
 from assistant.feedback import FeedbackStore
 from assistant.settings import load_settings
+from tests.channels.chat import Chat, bot_text, new_session_id
 from tests.residents import resident_headers
-
-FRAME_TIMEOUT = 60.0  # a first answer on a cold 2-core machine can take a while
-
-
-def new_session_id() -> str:
-    return secrets.token_urlsafe(16)  # 22 characters, like the widget's ids
-
-
-class Chat:
-    """A thin client for the protocol: send frames, read frames, ask a question."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send_str(json.dumps(frame))
-
-    async def receive(self) -> dict[str, Any]:
-        message = await asyncio.wait_for(self.ws.receive(), FRAME_TIMEOUT)
-        assert message.type == aiohttp.WSMsgType.TEXT, f"connection ended: {message!r}"
-        frame = json.loads(message.data)
-        assert isinstance(frame, dict) and isinstance(frame.get("type"), str)
-        return frame
-
-    async def receive_until(self, done: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-        frames = []
-        while True:
-            frame = await self.receive()
-            frames.append(frame)
-            if done(frame):
-                return frames
-
-    async def hello(self, session_id: str, municipality: str | None = "utrecht") -> dict:
-        await self.send({"type": "hello", "session_id": session_id, "municipality": municipality})
-        history = await self.receive()
-        assert history["type"] == "history", history
-        return history
-
-    async def ask(self, text: str | None = None, payload: str | None = None) -> list[dict]:
-        """Send one message; return the bot frames of the answer."""
-        await self.send(
-            {"type": "message", "text": text}
-            if payload is None
-            else {"type": "message", "payload": payload}
-        )
-        frames = await self.receive_until(lambda f: f == {"type": "typing", "active": False})
-        assert frames[0] == {"type": "typing", "active": True}, frames
-        errors = [f for f in frames if f["type"] == "error"]
-        assert not errors, errors
-        bots = [f for f in frames if f["type"] == "bot"]
-        assert bots, f"no answer to {text or payload!r}: {frames}"
-        return bots
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=FRAME_TIMEOUT)) as s:
-        yield s
-
-
-@pytest.fixture
-def ws_url(assistant_stack) -> str:
-    return assistant_stack.rasa_url.replace("http://", "ws://") + "/webhooks/webchat/ws"
-
-
-@pytest.fixture
-def origin(assistant_stack) -> str:
-    return assistant_stack.demo_url.rstrip("/")
-
-
-@pytest.fixture
-def connect(http: aiohttp.ClientSession, ws_url: str, origin: str):
-    opened: list[aiohttp.ClientWebSocketResponse] = []
-
-    async def _connect() -> Chat:
-        ws = await http.ws_connect(ws_url, headers={"Origin": origin, **resident_headers()})
-        opened.append(ws)
-        return Chat(ws)
-
-    yield _connect
-    # The session fixture closes the sockets with it.
-
-
-def bot_text(bots: list[dict]) -> str:
-    return "\n".join(b["text"] for b in bots)
-
 
 # --- HTTP: health, widget files, demo pages ------------------------------------------------------
 

@@ -1,182 +1,45 @@
 """The web chat widget in headless Chromium on the demo page: keyboard only, checked by axe-core.
 
 Uses Debian's chromium and chromedriver (`make system-deps`) and axe-core from node_modules
-(`npm ci`). Every wait is an explicit WebDriverWait on a condition.
+(`npm ci`). Every wait is an explicit WebDriverWait on a condition; an answer is complete when
+the widget's root says `data-busy="false"` again (webchat/widget.js sets it to "true" when the
+message is sent and back at the assistant's `typing active:false`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-AXE_PATH = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_SECONDS = 60  # upper bound; a first answer on a cold 2-core machine can be slow
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-MAX_TABS = 40
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not Path(path).exists():
-            pytest.fail(f"{path} is missing: run `make system-deps`.", pytrace=False)
-    with tempfile.TemporaryDirectory(prefix="webchat-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--window-size=1280,900",
-            "--lang=nl-NL",
-        ):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-        driver.set_script_timeout(WAIT_SECONDS)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+from tests.browser import (
+    assert_no_violations,
+    css,
+    focused,
+    has_class,
+    press,
+    tab_to,
+    wait,
+)
+from tests.channels.widget import (
+    ask,
+    bot_messages,
+    open_chat_with_keyboard,
+    open_demo,
+    rating_buttons,
+    status_texts,
+    user_texts,
+    wait_for_answer,
+)
 
 
-def wait(driver: WebDriver, condition: Callable[[WebDriver], object], message: str = "") -> object:
-    return WebDriverWait(driver, WAIT_SECONDS).until(condition, message)
-
-
-def css(driver: WebDriver, selector: str) -> list[WebElement]:
-    return driver.find_elements(By.CSS_SELECTOR, selector)
-
-
-def press(driver: WebDriver, *keys: str) -> None:
-    ActionChains(driver).send_keys(*keys).perform()
-
-
-def focused(driver: WebDriver) -> WebElement:
-    return driver.switch_to.active_element
-
-
-def tab_to(driver: WebDriver, matches: Callable[[WebElement], bool], backwards=False) -> None:
-    """Press Tab (or Shift+Tab) until the focused element matches: what a keyboard user does."""
-    for _ in range(MAX_TABS):
-        if backwards:
-            ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(
-                Keys.SHIFT
-            ).perform()
-        else:
-            press(driver, Keys.TAB)
-        if matches(focused(driver)):
-            return
-    raise AssertionError("the element could not be reached with the Tab key")
-
-
-def has_class(name: str) -> Callable[[WebElement], bool]:
-    return lambda element: name in (element.get_attribute("class") or "").split()
-
-
-def axe_violations(driver: WebDriver) -> list[str]:
-    if not AXE_PATH.is_file():
-        pytest.fail(f"{AXE_PATH} is missing: run `npm ci`.", pytrace=False)
-    if not driver.execute_script("return !!window.axe"):
-        driver.execute_script(AXE_PATH.read_text(encoding="utf-8"))
-    # Colours are only final once the opening animation has ended.
-    wait(
-        driver,
-        lambda d: d.execute_script(
-            "return document.getAnimations().every("
-            "a => a.playState !== 'running' || a.effect.getTiming().iterations === Infinity)"
-        ),
-    )
-    result = driver.execute_async_script(
-        """
-        const done = arguments[arguments.length - 1];
-        const options = {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']};
-        axe.run(document, options)
-          .then(r => done(r.violations.map(v => v.id + ' (' + v.help + '): ' +
-                v.nodes.map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' | '))))
-          .catch(e => done(['axe failed: ' + e]));
-        """,
-        WCAG_TAGS,
-    )
-    return list(result)
-
-
-def open_demo(driver: WebDriver, url: str) -> None:
-    driver.get(url)
-    wait(driver, lambda d: css(d, ".ga-launcher"), "the chat launcher did not appear")
-
-
-def open_chat_with_keyboard(driver: WebDriver) -> WebElement:
-    tab_to(driver, has_class("ga-launcher"))
-    launcher = focused(driver)
-    assert launcher.accessible_name == "Stel uw vraag"
-    assert launcher.get_attribute("aria-expanded") == "false"
-    press(driver, Keys.ENTER)
-    panel = wait(driver, lambda d: [p for p in css(d, ".ga-panel") if p.is_displayed()])[0]
-    assert panel.get_attribute("role") == "dialog"
-    assert panel.accessible_name  # labelled by the title
-    wait(driver, lambda d: has_class("ga-input")(focused(d)), "focus did not move into the input")
-    return panel
-
-
-def bot_messages(driver: WebDriver) -> list[WebElement]:
-    return css(driver, ".ga-message--bot")
-
-
-def ask(driver: WebDriver, text: str) -> WebElement:
-    """Type into the focused input and press Enter; wait for the whole answer. Returns its last
-    bot message."""
-    before = len(bot_messages(driver))
-    assert has_class("ga-input")(focused(driver))
-    press(driver, text, Keys.ENTER)
-    return wait_for_answer(driver, before)
-
-
-def wait_for_answer(driver: WebDriver, before: int) -> WebElement:
-    wait(driver, lambda d: len(bot_messages(d)) > before, "no answer appeared")
-    # The answer is complete when the rating buttons are added to its last message.
-    wait(driver, lambda d: css(d, ".ga-log .ga-message--bot:last-of-type .ga-feedback"))
-    return bot_messages(driver)[-1]
-
-
-def user_texts(driver: WebDriver) -> list[str]:
-    return [
-        (e.get_attribute("textContent") or "").strip()
-        for e in css(driver, ".ga-message--user .ga-text")
-    ]
-
-
-def assert_no_violations(driver: WebDriver, when: str) -> None:
-    violations = axe_violations(driver)
-    assert violations == [], f"axe-core found WCAG problems {when}:\n" + "\n".join(violations)
-
-
-# --- tests -----------------------------------------------------------------------------------
-
-
-def test_keyboard_only_conversation_with_history_and_ratings(browser, assistant_stack) -> None:
+def test_keyboard_only_conversation_with_history_and_conversation_rating(
+    browser, assistant_stack
+) -> None:
     open_demo(browser, assistant_stack.demo_url)
     assert_no_violations(browser, "on the demo page with the chat closed")
 
@@ -188,6 +51,7 @@ def test_keyboard_only_conversation_with_history_and_ratings(browser, assistant_
 
     greeting = ask(browser, "hallo")
     assert greeting.is_displayed()
+    assert not rating_buttons(greeting), "a greeting is not an answer to rate"
     assert_no_violations(browser, "with messages in the chat")
 
     # A quick reply: reached with Shift+Tab from the input, chosen with Enter.
@@ -196,21 +60,8 @@ def test_keyboard_only_conversation_with_history_and_ratings(browser, assistant_
     before = len(bot_messages(browser))
     press(browser, Keys.ENTER)
     wait(browser, lambda d: user_texts(d)[-1:] == [choice], "the quick reply's title is not shown")
-    answer = wait_for_answer(browser, before)
+    wait_for_answer(browser, before)
     wait(browser, lambda d: has_class("ga-input")(focused(d)))
-
-    # Rate the answer: Shift+Tab to "Nuttig", Space.
-    tab_to(browser, lambda e: e.text == "Nuttig", backwards=True)
-    rated_id = answer.get_attribute("data-message-id")
-    assert (
-        focused(browser)
-        .find_element(By.XPATH, "./ancestor::div[contains(@class,'ga-message--bot')]")
-        .get_attribute("data-message-id")
-        == rated_id
-    )
-    press(browser, Keys.SPACE)
-    wait(browser, lambda d: focused(d).get_attribute("aria-pressed") == "true")
-    wait(browser, lambda d: "Bedankt voor uw reactie." in answer.text)
 
     # Rate the conversation: the "Beoordeel dit gesprek" control, radio buttons 1-10.
     tab_to(browser, lambda e: e.text == "Beoordeel dit gesprek")
@@ -221,7 +72,7 @@ def test_keyboard_only_conversation_with_history_and_ratings(browser, assistant_
     tab_to(browser, lambda e: e.text == "Cijfer versturen")
     press(browser, Keys.ENTER)
     wait(browser, lambda d: "U gaf dit gesprek een 8." in panel.text)
-    assert_no_violations(browser, "with ratings given")
+    assert_no_violations(browser, "with the conversation rated")
 
     # Escape closes the chat and puts the focus back on the launcher.
     press(browser, Keys.ESCAPE)
@@ -235,8 +86,6 @@ def test_keyboard_only_conversation_with_history_and_ratings(browser, assistant_
     open_chat_with_keyboard(browser)
     wait(browser, lambda d: user_texts(d) == shown_before, "the history was not shown")
     assert shown_before == ["hallo", choice]
-    rated = wait(browser, lambda d: css(d, f"[data-message-id='{rated_id}'] [aria-pressed='true']"))
-    assert rated[0].text == "Nuttig"
     assert css(browser, "input[type='radio'][value='8']")[0].is_selected()
 
 
@@ -281,7 +130,7 @@ def test_chat_reflows_on_small_screens(browser, assistant_stack, width, height) 
 def test_links_are_real_links_and_html_is_shown_as_text(browser, assistant_stack) -> None:
     open_demo(browser, assistant_stack.demo_url)
     open_chat_with_keyboard(browser)
-    answer = ask(browser, "ik wil een medewerker spreken")
+    answer = ask(browser, "hoe maak ik bezwaar tegen een besluit")
     links = answer.find_elements(By.CSS_SELECTOR, ".ga-bubble a")
     assert links, f"no link in the answer: {answer.text!r}"
     assert all(link.get_attribute("href").startswith("https://") for link in links)
@@ -425,3 +274,56 @@ def test_reconnects_after_the_connection_drops(browser, assistant_stack) -> None
         )
         assert len(css(browser, ".ga-message")) == shown  # the history was not shown twice
         ask(browser, "dank je wel")  # the focus stayed in the input all along
+
+
+def test_informative_answers_get_a_compact_rating_greetings_none(browser, assistant_stack) -> None:
+    """Needs `rateable` in the server's bot frames (channels/webchat.py)."""
+    open_demo(browser, assistant_stack.demo_url)
+    open_chat_with_keyboard(browser)
+    greeting = ask(browser, "hallo")
+    assert not rating_buttons(greeting), "a greeting is not an answer to rate"
+
+    answer = ask(browser, "Wat kost een paspoort?")
+    assert "paspoort" in answer.text.lower(), answer.text
+    buttons = rating_buttons(answer)
+    assert [b.accessible_name for b in buttons] == [
+        "Dit antwoord was nuttig",
+        "Dit antwoord was niet nuttig",
+    ], f"no rating under the answer {answer.text!r} (does the server send rateable?)"
+    for button in buttons:
+        assert button.get_attribute("aria-pressed") == "false"
+        assert not button.text.strip()  # an icon, named for screen readers
+        icons = button.find_elements(By.CSS_SELECTOR, "svg")
+        assert [i.get_attribute("aria-hidden") for i in icons] == ["true"]
+    assert len(css(browser, ".ga-feedback")) == 1  # only the answer, not the greeting
+    assert_no_violations(browser, "with an answer to rate")
+
+    # Shift+Tab from the input to the thumbs up, Space.
+    rated_id = answer.get_attribute("data-message-id")
+    tab_to(browser, lambda e: e.accessible_name == "Dit antwoord was nuttig", backwards=True)
+    assert (
+        focused(browser)
+        .find_element(By.XPATH, "./ancestor::div[contains(@class,'ga-message--bot')]")
+        .get_attribute("data-message-id")
+        == rated_id
+    )
+    press(browser, Keys.SPACE)
+    wait(browser, lambda d: focused(d).get_attribute("aria-pressed") == "true")
+    assert buttons[1].get_attribute("aria-pressed") == "false"
+    wait(
+        browser,
+        lambda d: "Bedankt voor uw beoordeling." in status_texts(d),
+        "the thanks was not announced",
+    )
+    assert "Bedankt voor uw beoordeling." in answer.text
+    assert_no_violations(browser, "with the answer rated")
+
+    # After a reload the rating is still there.
+    browser.refresh()
+    wait(browser, lambda d: css(d, ".ga-launcher"))
+    open_chat_with_keyboard(browser)
+    pressed = wait(
+        browser, lambda d: css(d, f"[data-message-id='{rated_id}'] [aria-pressed='true']")
+    )
+    assert [b.accessible_name for b in pressed] == ["Dit antwoord was nuttig"]
+    assert len(css(browser, ".ga-feedback")) == 1

@@ -138,6 +138,7 @@ async def _exchange(stack: Stack, frames: list[bytes | str]) -> list[dict[str, A
     ):
         await ws.send_json({"type": "hello", "session_id": secrets.token_urlsafe(16)})
         assert (await ws.receive_json(timeout=60))["type"] == "history"
+        assert (await ws.receive_json(timeout=60))["type"] == "handoff"
         for frame in frames:
             await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
             answers.append(await _answer(ws))
@@ -147,6 +148,8 @@ async def _exchange(stack: Stack, frames: list[bytes | str]) -> list[dict[str, A
 async def _answer(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
     """The server's reaction to one frame: an error, a rating, a history, or a complete answer."""
     first = await ws.receive_json(timeout=60)
+    if first["type"] == "history":  # a hello again: the handoff state follows the history
+        assert (await ws.receive_json(timeout=60))["type"] == "handoff"
     if first["type"] != "typing":
         return first
     bots = []

@@ -266,6 +266,9 @@ async def test_an_event_the_bus_must_not_carry_is_refused(buses: Buses) -> None:
         LiveEvent("resident", "c1", at=datetime(2024, 5, 6, 10, 30)),  # naive
         LiveEvent("resident", ""),
         LiveEvent("joined", "c1", employee="S" * 101),
+        LiveEvent("assistant", "c1", buttons=(("Ja", "/affirm"),) * 4),  # more than WhatsApp
+        LiveEvent("assistant", "c1", buttons=(("", "/affirm"),)),
+        LiveEvent("typing", "c1", active="yes"),  # type: ignore[arg-type]
     ]
     for event in refused:
         with pytest.raises(ValueError):
@@ -273,6 +276,20 @@ async def test_an_event_the_bus_must_not_carry_is_refused(buses: Buses) -> None:
     await bus.publish(resident("c1", "x" * MAX_TEXT_LENGTH))
 
     assert [len(e.text) for e in await bus.read(CONSOLE_STREAM, "0")] == [MAX_TEXT_LENGTH]
+
+
+async def test_a_reader_starting_at_the_tail_gets_only_what_comes_next(buses: Buses) -> None:
+    bus = buses.make()
+    assert await bus.tail(CONSOLE_STREAM) == "0"
+    await bus.publish(resident("c1", "eerder"))
+    start = await buses.another(bus).tail(CONSOLE_STREAM)
+    await bus.publish(LiveEvent("typing", "c1", employee="Sanne", active=True))
+    await bus.publish(
+        LiveEvent("assistant", "c1", text="Terugbellen?", buttons=(("Ja", "/affirm"),))
+    )
+    typing, offer = await bus.read(CONSOLE_STREAM, start)
+    assert (typing.kind, typing.active, typing.employee) == ("typing", True, "Sanne")
+    assert offer.buttons == (("Ja", "/affirm"),)
 
 
 @pytest.mark.parametrize("after", ["$", "abc", "1-2-3", "-1", "18446744073709551616-0"])

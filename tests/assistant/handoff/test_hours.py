@@ -8,7 +8,7 @@ import pytest
 
 from assistant.backends.appointments.calendar import AMSTERDAM
 from assistant.content import load_municipality
-from assistant.handoff.hours import KccConfigError, KccHours, parse_kcc
+from assistant.handoff.hours import Kcc, KccConfigError, parse_kcc
 
 UTRECHT = parse_kcc(
     {
@@ -68,7 +68,7 @@ def test_the_next_opening_for_a_callback(moment: dt.datetime, opening: dt.dateti
 def test_no_section_means_no_live_handoff_and_the_default_timeout() -> None:
     assert parse_kcc(None) is None
     assert UTRECHT is not None and UTRECHT.queue_timeout == dt.timedelta(minutes=7)
-    assert KccHours().next_opening(at("2026-11-24", "10:00")) is None
+    assert Kcc().next_opening(at("2026-11-24", "10:00")) is None
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,48 @@ def test_the_demo_municipalities_have_kcc_hours() -> None:
     for municipality in ("utrecht", "zwolle"):
         hours = load_municipality(municipality).kcc
         assert hours is not None and hours.is_open(at("2026-11-24", "10:00"))
+
+
+def test_a_round_the_clock_desk_is_open_at_midnight_and_on_holidays() -> None:
+    desk = parse_kcc(
+        {
+            "hours": {"friday": "00:00-24:00", "saturday": "00:00-24:00"},
+            "open_on_public_holidays": True,
+        }
+    )
+    assert desk is not None
+    assert desk.is_open(at("2026-12-25", "23:59"))  # Christmas, a Friday
+    assert desk.is_open(at("2026-12-26", "00:00"))
+    assert not UTRECHT.is_open(at("2026-12-25", "10:00"))
+
+
+def test_a_callback_is_due_at_the_next_opening_or_the_next_working_day() -> None:
+    # Asked on Saturday: Monday at nine. Asked while open (nobody was free): the next day.
+    assert UTRECHT.callback_due(at("2026-11-28", "10:00")) == at("2026-11-30", "09:00")
+    assert UTRECHT.callback_due(at("2026-11-24", "10:00")) == at("2026-11-25", "09:00")
+    assert UTRECHT.callback_due(at("2026-11-24", "07:30")) == at("2026-11-24", "09:00")
+
+
+def test_standard_answers_are_read_and_checked() -> None:
+    desk = parse_kcc(
+        {
+            "hours": {"monday": "09:00-17:00"},
+            "standard_answers": [{"title": " Begroeting ", "text": "Goedendag!"}],
+        }
+    )
+    assert desk is not None
+    assert [(a.title, a.text) for a in desk.standard_answers] == [("Begroeting", "Goedendag!")]
+    for bad in (
+        [{"title": "", "text": "x"}],
+        [{"title": "t", "text": "x" * 1001}],
+        [{"title": "t", "text": "x", "html": "<b>"}],
+        "Goedendag",
+    ):
+        with pytest.raises(KccConfigError, match="standard_answers"):
+            parse_kcc({"hours": {"monday": "09:00-17:00"}, "standard_answers": bad})
+
+
+def test_every_shipped_municipality_has_standard_answers() -> None:
+    for municipality in ("utrecht", "zwolle"):
+        desk = load_municipality(municipality).kcc
+        assert desk is not None and desk.standard_answers

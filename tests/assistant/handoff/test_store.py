@@ -118,3 +118,20 @@ def test_a_conversation_id_must_be_sane(store: HandoffStore) -> None:
         store.request("", municipality="utrecht", channel="webchat", summary="x")
     with pytest.raises(ValueError):
         store.request("x" * 129, municipality="utrecht", channel="webchat", summary="x")
+
+
+def test_the_help_of_an_employee_is_rated_apart_and_a_new_score_replaces_the_old(
+    store: HandoffStore,
+) -> None:
+    handoff_id = ask(store, "conv-rated")
+    assert not store.rate_help("conv-rated", 8), "nobody helped yet"
+    store.claim(handoff_id, "emp-1", "Sanne")
+    store.close(handoff_id, Closed.TO_ASSISTANT, employee_id="emp-1")
+    assert store.rate_help("conv-rated", 8) and store.rate_help("conv-rated", 9)
+    assert store.help_score(handoff_id) == 9
+    for bad in (0, 11, True):
+        with pytest.raises(ValueError):
+            store.rate_help("conv-rated", bad)  # type: ignore[arg-type]
+    left = ask(store, "conv-left")
+    store.close(left, Closed.LEFT, only_waiting=True)
+    assert not store.rate_help("conv-left", 7), "the resident stopped waiting: nobody to rate"
