@@ -107,7 +107,7 @@ from assistant.content import known_municipality
 from assistant.feedback import FeedbackStore
 from assistant.handoff.bus import LiveEvent
 from assistant.handoff.router import HANDOFF_KEY
-from assistant.handoff.runtime import Handoff, handoff_for, run_with_server
+from assistant.handoff.runtime import HandoffRuntime, handoff_for, run_with_server
 from assistant.handoff.store import Status
 from assistant.settings import Settings, load_settings
 from assistant.transcript import bot_role, current_session, informative, message_id
@@ -586,7 +586,7 @@ class _Conversation:
         self.municipality = channel.settings.default_municipality
         self.address = client_address(request)
         self.open = True
-        self.handoff: Handoff = handoff_for(request.app, channel.settings)
+        self.handoff: HandoffRuntime = handoff_for(request.app, channel.settings)
         self.follower: asyncio.Task[None] | None = None
         # Ids of the bot messages on the resident's screen: a live message that the history
         # already showed is not shown twice.

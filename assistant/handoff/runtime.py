@@ -31,7 +31,7 @@ PURGE_SECONDS = 3600.0
 
 
 @dataclass
-class Handoff:
+class HandoffRuntime:
     store: HandoffStore
     callbacks: CallbackStore
     bus: MessageBus
@@ -44,7 +44,7 @@ class Handoff:
     _sweeper: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, app: Any) -> Handoff:
+    def from_settings(cls, settings: Settings, app: Any) -> HandoffRuntime:
         engine = engine_for(settings.handoff_database_url)
         store, callbacks = HandoffStore(engine), CallbackStore(engine)
         retention = dt.timedelta(days=settings.retention_days)
@@ -96,11 +96,11 @@ class Handoff:
                 logger.exception("handoff: the timer sweep failed; trying again")
 
 
-def handoff_for(app: Any, settings: Settings) -> Handoff:
+def handoff_for(app: Any, settings: Settings) -> HandoffRuntime:
     """This process's handoff parts (built on first use, then shared by every channel)."""
     existing = getattr(app.ctx, "handoff", None)
     if existing is None:
-        existing = Handoff.from_settings(settings, app)
+        existing = HandoffRuntime.from_settings(settings, app)
         app.ctx.handoff = existing
     return existing
 
