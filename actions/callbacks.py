@@ -18,7 +18,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.forms import REQUESTED, TransactionAction, TransactionForm, said
+from actions.forms import REQUESTED, TransactionAction, TransactionForm, read_answer, said
 from actions.municipality import municipality_for
 from assistant.contact_details import name_in, phone_in
 from assistant.dutch_time import moment_in_words
@@ -49,26 +49,15 @@ class ValidateCallbackForm(TransactionForm):
     async def extract_callback_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        asked = tracker.get_slot(REQUESTED)
-        if asked is None and tracker.get_slot(NAME) is None:
+        if tracker.get_slot(REQUESTED) is None and tracker.get_slot(NAME) is None:
             dispatcher.utter_message(response="utter_callback_intro")
             return {}
-        if asked != NAME:
-            return {}
-        name = name_in(said(tracker))
-        if name is None:
-            dispatcher.utter_message(response="utter_callback_name_invalid")
-        return {NAME: name}
+        return read_answer(dispatcher, tracker, NAME, name_in, "utter_callback_name_invalid")
 
     async def extract_callback_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED) != PHONE:
-            return {}
-        phone = phone_in(said(tracker))
-        if phone is None:
-            dispatcher.utter_message(response="utter_callback_phone_invalid")
-        return {PHONE: phone}
+        return read_answer(dispatcher, tracker, PHONE, phone_in, "utter_callback_phone_invalid")
 
     async def extract_callback_topic(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -36,6 +36,7 @@ from actions.forms import (
     TransactionForm,
     confirmation,
     end_form,
+    read_answer,
     said,
 )
 from actions.municipality import municipality_for
@@ -149,22 +150,14 @@ class ValidateComplaintForm(TransactionForm):
     async def extract_complaint_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED) != NAME:
-            return {}
-        name = name_in(said(tracker))
-        if name is None:
-            dispatcher.utter_message(response="utter_complaint_file_name_invalid")
-        return {NAME: name}
+        return read_answer(dispatcher, tracker, NAME, name_in, "utter_complaint_file_name_invalid")
 
     async def extract_complaint_contact(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED) != CONTACT:
-            return {}
-        contact = contact_in(said(tracker))
-        if contact is None:
-            dispatcher.utter_message(response="utter_complaint_file_contact_invalid")
-        return {CONTACT: contact}
+        return read_answer(
+            dispatcher, tracker, CONTACT, contact_in, "utter_complaint_file_contact_invalid"
+        )
 
     async def extract_complaint_consent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

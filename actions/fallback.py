@@ -1,7 +1,9 @@
 """The two-stage fallback: nothing a resident types may leave them without a way forward.
 
 First time in a row the assistant does not understand: it offers the likeliest topics as buttons.
-The second time: it offers a person instead of guessing again (actions/handoff.py).
+The second time: it offers a person instead of guessing again (actions/handoff.py). On the phone
+each step comes one miss later: a caller is first asked to say it differently, then hears the
+topics as a short keypad menu, then is put through to a person.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.municipality import municipality_for
+from actions.phone import on_the_phone
 
 ACTION_NAME = "action_fallback"
 # With the offer of a person, three buttons: the most WhatsApp shows.
@@ -66,7 +69,15 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         facts = municipality_for(tracker).template_values()
-        if earlier_fallbacks_in_a_row(tracker) >= 1:
+        earlier = earlier_fallbacks_in_a_row(tracker)
+        if on_the_phone(tracker):
+            # A caller hears a list, so first only "say it differently"; the menu (which the
+            # voice channel reads as "toets 1, 2, ...") after the second miss.
+            if earlier == 0:
+                dispatcher.utter_message(response="utter_fallback_rephrase", **facts)
+                return []
+            earlier -= 1
+        if earlier >= 1:
             dispatcher.utter_message(response="utter_fallback_handoff", **facts)
             return [FollowupAction(OFFER_ACTION)]
         buttons = [

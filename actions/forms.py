@@ -61,6 +61,25 @@ def said(tracker: Tracker) -> str:
     return normalise(text).strip()
 
 
+def read_answer(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    slot: str,
+    read: Callable[[str], Any],
+    invalid_response: str,
+) -> dict[str, Any]:
+    """The resident's answer to the question for `slot`, read from their words by `read`.
+
+    Nothing when another question was asked. When `read` finds nothing, `invalid_response` says
+    how to answer and the slot stays empty, so the form asks again."""
+    if tracker.get_slot(REQUESTED) != slot:
+        return {}
+    value = read(said(tracker))
+    if value is None:
+        dispatcher.utter_message(response=invalid_response)
+    return {slot: value}
+
+
 def intent_of(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
 

@@ -6,6 +6,10 @@ after which the conversation router (assistant/handoff/router.py) hands every me
 employee. Outside the hours, or when the router finds nobody took the conversation in time,
 the assistant offers a callback instead (actions/callbacks.py). A municipality without chat
 hours in its content file keeps the phone number and the contact form.
+
+On the phone there is no chat queue: within the KCC's hours the call is transferred to the
+phone queue of the content file, with the topic the caller asked about; outside them, or
+without a phone queue, the caller gets the same callback offer.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.municipality import municipality_for
+from actions.phone import TRANSFER_KEY, on_the_phone
 from assistant.dutch_time import moment_in_words
 from assistant.handoff.router import HANDOFF_KEY
 from assistant.handoff.store import HandoffStore
@@ -73,6 +78,17 @@ class ActionHandoffOffer(Action):
             dispatcher.utter_message(response="utter_human_handoff", **facts)
             return [SlotSet(OFFER, None)]
         moment = now()
+        if kcc.is_open(moment) and on_the_phone(tracker):
+            if kcc.phone_queue is None:  # open, but no queue to transfer a call to
+                dispatcher.utter_message(response="utter_handoff_unanswered", **facts)
+                return [SlotSet(OFFER, CALLBACK)]
+            _, topic = asked_about(tracker, domain)
+            dispatcher.utter_message(
+                response="utter_handoff_transfer",
+                json_message={TRANSFER_KEY: {"number": kcc.phone_queue, "topic": topic}},
+                **facts,
+            )
+            return [SlotSet(OFFER, None)]
         if kcc.is_open(moment):
             dispatcher.utter_message(response="utter_handoff_consent", **facts)
             return [SlotSet(OFFER, LIVE)]

@@ -36,7 +36,7 @@ from actions.forms import (
     said,
 )
 from actions.municipality import municipality_for
-from assistant.addresses import Address, address_in
+from assistant.addresses import Address, SharedLocation, address_in, place_from_slot
 from assistant.backends.errors import BackendError, BackendRejected, NotConfigured
 from assistant.backends.services import SERVICES
 from assistant.backends.signalen.reports import (
@@ -51,7 +51,7 @@ from assistant.once import StillRunning
 logger = logging.getLogger(__name__)
 
 DESCRIPTION = "report_description"
-ADDRESS = "report_address"  # an `Address.as_slot()` dict
+ADDRESS = "report_address"  # an `Address.as_slot()` or `SharedLocation.as_slot()` dict
 PARTIAL = "report_address_partial"  # a street or postcode still waiting for its house number
 CONTACT = "report_contact"
 CONFIRMED = "report_confirmed"
@@ -146,6 +146,8 @@ class ValidateReportForm(TransactionForm):
     ) -> dict[str, Any]:
         if tracker.get_slot(REQUESTED) != ADDRESS:
             return {}
+        if shared := SharedLocation.from_metadata(tracker.latest_message.get("metadata")):
+            return {ADDRESS: shared.as_slot(), PARTIAL: None}
         address = address_in(said(tracker))
         waiting = Address.from_slot(tracker.get_slot(PARTIAL))
         if address and waiting and not (address.street or address.postcode):  # "12"
@@ -238,7 +240,7 @@ class ActionAskReportConfirmed(Action):
         if tracker.get_slot(CHANGING):
             dispatcher.utter_message(response="utter_report_public_space_what_to_change")
             return []
-        address = Address.from_slot(tracker.get_slot(ADDRESS))
+        address = place_from_slot(tracker.get_slot(ADDRESS))
         contact = tracker.get_slot(CONTACT)
         dispatcher.utter_message(
             response="utter_ask_report_confirmed",
@@ -261,7 +263,7 @@ class ActionReportPublicSpace(TransactionAction):
         municipality = municipality_for(tracker)
         facts = municipality.template_values()
         description = tracker.get_slot(DESCRIPTION)
-        address = Address.from_slot(tracker.get_slot(ADDRESS))
+        address = place_from_slot(tracker.get_slot(ADDRESS))
         contact = tracker.get_slot(CONTACT)
         if not (
             isinstance(description, str)
@@ -280,8 +282,14 @@ class ActionReportPublicSpace(TransactionAction):
         category = choose_category(description)
 
         async def file() -> str:
-            location = ReportLocation(
-                street=address.street, house_number=address.house_number, postcode=address.postcode
+            location = (
+                ReportLocation(lat=address.latitude, lon=address.longitude)
+                if isinstance(address, SharedLocation)
+                else ReportLocation(
+                    street=address.street,
+                    house_number=address.house_number,
+                    postcode=address.postcode,
+                )
             )
             report = await SERVICES.reports(municipality).file(
                 description, location, category, reporter

@@ -181,3 +181,57 @@ def _street(before: str) -> str | None:
             for index, word in enumerate(clause.split())
         )
     return clause
+
+
+@dataclass(frozen=True)
+class SharedLocation:
+    """A place a resident shared from their phone (WhatsApp's location message): a point in
+    WGS84, with the name or address the app added when the resident picked a place."""
+
+    latitude: float
+    longitude: float
+    label: str | None = None
+
+    complete = True  # a point is enough to find the spot, like a whole address
+
+    def in_words(self) -> str:
+        return self.label or "de plek die u deelde"
+
+    def as_slot(self) -> dict[str, Any]:
+        return {"latitude": self.latitude, "longitude": self.longitude, "label": self.label}
+
+    @classmethod
+    def from_slot(cls, value: Any) -> SharedLocation | None:
+        """The location a slot or a message's metadata holds, or None for anything else
+        (including coordinates outside their ranges)."""
+        if not isinstance(value, dict):
+            return None
+        latitude, longitude = value.get("latitude"), value.get("longitude")
+        if not all(
+            isinstance(number, int | float) and not isinstance(number, bool)
+            for number in (latitude, longitude)
+        ):
+            return None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return None
+        label = value.get("label")
+        return cls(float(latitude), float(longitude), label if isinstance(label, str) else None)
+
+    @classmethod
+    def from_metadata(cls, metadata: Any) -> SharedLocation | None:
+        """The location a channel put in a message's metadata (`location`: latitude, longitude
+        and the app's optional `name` and `address`)."""
+        shared = metadata.get("location") if isinstance(metadata, dict) else None
+        if not isinstance(shared, dict):
+            return None
+        words = ", ".join(
+            part.strip()
+            for part in (shared.get("name"), shared.get("address"))
+            if isinstance(part, str) and part.strip()
+        )
+        return cls.from_slot({**shared, "label": words[: MAX_STREET * 2] or None})
+
+
+def place_from_slot(value: Any) -> Address | SharedLocation | None:
+    """What the report's place slot holds: a typed address or a shared location."""
+    return SharedLocation.from_slot(value) or Address.from_slot(value)

@@ -123,5 +123,5 @@ def confirmation_key(action: str, sender_id: str, events: list[dict]) -> str:
     return f"{action}:{sender_id}:{latest.get('timestamp', '')}"
 
 
-def once_store(redis_url: str | None) -> OnceStore:
-    return RedisOnceStore(redis_url) if redis_url else MemoryOnceStore()
+def once_store(redis_url: str | None, prefix: str = "once:") -> OnceStore:
+    return RedisOnceStore(redis_url, prefix) if redis_url else MemoryOnceStore()

@@ -115,3 +115,15 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {url!r}")
     return url or None
+
+
+def channel_configured(env: Mapping[str, str], names: tuple[str, ...], channel: str) -> bool:
+    """Whether an optional channel (WhatsApp, the phone) is set up: True when every secret in
+    `names` is set, False when none is (the channel stays off). Some but not all is a mistake,
+    not a choice: ConfigError naming the missing ones."""
+    missing = [name for name in names if not env.get(name, "").strip()]
+    if not missing:
+        return True
+    if len(missing) == len(names):
+        return False
+    raise ConfigError(f"{', '.join(missing)} must be set for the {channel} channel")

@@ -10,6 +10,19 @@ Used by `make run` (scripts/run.py), by the test suite (tests/conftest.py) and b
 - the back-office sandbox (`python -m assistant.sandbox`): stand-ins for Open Zaak, JCC, Qmatic,
   Signalen and Open Klant, which the demo municipalities' content files point at (`sandbox:/`).
 
+Two profiles:
+
+- "embedded" (the default): one Rasa process with endpoints.yml (conversations in memory), the
+  handoff queue in SQLite; needs nothing external.
+- "production": Rasa with deploy/endpoints.production.yml (tracker store in PostgreSQL, lock store
+  in Redis) and several Sanic workers (SANIC_WORKERS, which Rasa only honours with a Redis lock
+  store), the action server with several workers too (rasa_sdk reads
+  ACTION_SERVER_SANIC_WORKERS), and everything shared between processes in the same PostgreSQL
+  database and Redis: handoff queue, staff accounts, ratings, rate limits, handoff streams,
+  WhatsApp queue and de-duplication. Each worker is a process of its own that serves the staff
+  console on the same port (SO_REUSEPORT). POSTGRES_* and REDIS_* come from `env_overrides` or
+  the environment, else the local services on their standard ports.
+
 The sandbox's credentials are the SANDBOX_* environment variables; where they are not set, the
 stack makes random ones for this run and gives them to the sandbox and the action server alike.
 
@@ -36,8 +49,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import quote, unquote, urlsplit
 
 import yaml
+from cryptography.fernet import Fernet
 
 from assistant.sandbox.server import VARIABLES as SANDBOX_VARIABLES
 from assistant.settings import Settings, load_settings
@@ -51,6 +66,25 @@ STOP_GRACE_SECONDS = 15.0
 POLL_INTERVAL = 0.2
 LOG_TAIL_LINES = 40
 
+PROFILES = ("embedded", "production")
+PRODUCTION_ENDPOINTS = Path("deploy") / "endpoints.production.yml"
+# A production-profile run on one machine uses the local PostgreSQL and Redis; every value can be
+# replaced through the environment or `env_overrides`. The Redis databases are those of
+# docker-compose.yml: locks in 1, everything else (REDIS_URL) in 2.
+LOCAL_SERVICES = {
+    "POSTGRES_HOST": LOOPBACK,
+    "POSTGRES_PORT": "5432",
+    "POSTGRES_DB": "assistant",
+    "POSTGRES_USER": "postgres",
+    "POSTGRES_PASSWORD": "",
+    "REDIS_HOST": LOOPBACK,
+    "REDIS_PORT": "6379",
+    "REDIS_PASSWORD": "",
+    "REDIS_LOCK_DB": "1",
+}
+REDIS_DATA_DB = 2
+SERVICE_CHECK_TIMEOUT = 3.0
+
 
 class StackError(RuntimeError):
     """The stack could not be started (the message says which process and why)."""
@@ -58,6 +92,10 @@ class StackError(RuntimeError):
 
 class PortInUseError(StackError):
     """A port the stack needs is already taken by another program."""
+
+
+class ServiceUnavailableError(StackError):
+    """PostgreSQL or Redis, which the production profile needs, does not answer or refuses."""
 
 
 @dataclass
@@ -93,6 +131,10 @@ class Stack:
     console_url: str = ""
     # The settings the processes run with (e.g. the feedback database a test can inspect).
     settings: Settings | None = None
+    profile: str = "embedded"
+    # Worker processes of Rasa and of the action server (1: the process serves by itself).
+    rasa_workers: int = 1
+    action_workers: int = 1
     _children: list[_Child] = field(default_factory=list, repr=False)
     _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -104,12 +146,40 @@ class Stack:
         """Log file of one process: "actions", "rasa", "demo_site" or "sandbox"."""
         return self.log_dir / f"{name}.log"
 
+    def worker_pids(self, name: str) -> list[int]:
+        """The processes that serve requests for "rasa" or "actions": with several workers the
+        Sanic workers (children of the main process, which only supervises), else the main
+        process itself. Empty when the process is not running (or on a system without /proc)."""
+        child = self._child(name)
+        if child is None or child.process.poll() is not None:
+            return []
+        if self._workers(name) == 1:
+            return [child.process.pid]
+        return _child_pids(child.process.pid)
+
     def check_alive(self) -> None:
-        """Raise StackError if one of the processes has exited since start-up."""
+        """Raise StackError if one of the processes (or one of its workers) has exited since
+        start-up. (Sanic does not replace a worker that died: its siblings serve on, fewer.)"""
         for child in self._children:
             code = child.process.poll()
             if code is not None:
                 raise StackError(_died_message(child, code))
+        for name in ("rasa", "actions"):
+            expected = self._workers(name)
+            child = self._child(name)
+            if expected > 1 and child is not None and _HAVE_PROC:
+                running = len(_child_pids(child.process.pid))
+                if running < expected:
+                    raise StackError(
+                        f"{running} of {expected} {name} workers are running; the others stopped. "
+                        f"Last lines of {child.log_path}:\n{child.log_tail()}"
+                    )
+
+    def _child(self, name: str) -> _Child | None:
+        return next((child for child in self._children if child.name == name), None)
+
+    def _workers(self, name: str) -> int:
+        return {"rasa": self.rasa_workers, "actions": self.action_workers}.get(name, 1)
 
     def stop(self) -> None:
         """Terminate every process (SIGTERM), then kill what is still running. Safe to repeat."""
@@ -170,6 +240,253 @@ def free_ports(count: int) -> list[int]:
         return ports
 
 
+# Sanic's workers and the sockets they listen on are read from /proc (Linux). Elsewhere a stack
+# still starts; it then only knows that one worker answers.
+_HAVE_PROC = Path("/proc/net/tcp").exists()
+_TCP_LISTEN = "0A"
+
+
+def _child_pids(parent: int) -> list[int]:
+    """The live processes whose parent is `parent` (a worker that died stays a zombie until
+    Sanic's main process, busy waiting for the first worker, gets round to reaping it)."""
+    children = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text(encoding="ascii", errors="replace")
+            except OSError:  # it ended meanwhile
+                continue
+            # "pid (command) state ppid ...": the command may contain spaces and parentheses.
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if len(fields) > 1 and fields[1] == str(parent) and fields[0] not in ("Z", "X"):
+                children.append(int(entry.name))
+    return sorted(children)
+
+
+def _listening_socket_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if (
+                len(fields) > 9
+                and fields[3] == _TCP_LISTEN
+                and int(fields[1].rsplit(":", 1)[1], 16) == port
+            ):
+                inodes.add(fields[9])
+    return inodes
+
+
+def listening_pids(pids: list[int], port: int) -> list[int]:
+    """Those of `pids` that hold a socket listening on `port` (with SO_REUSEPORT several
+    processes each have one)."""
+    inodes = _listening_socket_inodes(port)
+    holders = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                holders.append(pid)
+                break
+    return holders
+
+
+def _production_environment(env: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:
+    """POSTGRES_* and REDIS_* (as deploy/endpoints.production.yml reads them), REDIS_URL, and the
+    handoff and feedback databases in the tracker store's PostgreSQL database.
+
+    Values in `env` win over the local defaults; REDIS_HOST, REDIS_PORT and REDIS_PASSWORD follow
+    REDIS_URL when only that is given. HANDOFF_DATABASE_URL and FEEDBACK_DATABASE_URL are kept
+    only when the caller passed them in `overrides` (a developer's SQLite settings for `make run`
+    must not split the production profile's data)."""
+    result = {}
+    defaults = dict(LOCAL_SERVICES)
+    redis_url = env.get("REDIS_URL", "").strip()
+    if redis_url:
+        parts = urlsplit(redis_url)
+        if parts.scheme in ("redis", "rediss"):
+            defaults["REDIS_HOST"] = parts.hostname or LOOPBACK
+            defaults["REDIS_PORT"] = str(parts.port or 6379)
+            defaults["REDIS_PASSWORD"] = unquote(parts.password or "")
+    for name, default in defaults.items():
+        raw = env.get(name)
+        if name.endswith("_PASSWORD"):
+            # An empty password is a value (trust authentication); an empty host or port is not.
+            result[name] = default if raw is None else raw
+        else:
+            result[name] = (raw or "").strip() or default
+    if not redis_url:
+        password = result["REDIS_PASSWORD"]
+        login = f":{quote(password, safe='')}@" if password else ""
+        redis_url = f"redis://{login}{result['REDIS_HOST']}:{result['REDIS_PORT']}/{REDIS_DATA_DB}"
+    result["REDIS_URL"] = redis_url
+    for name in ("POSTGRES_PORT", "REDIS_PORT", "REDIS_LOCK_DB"):
+        if not result[name].isdigit():
+            raise StackError(f"{name} must be a whole number, got {result[name]!r}")
+    for name in ("HANDOFF_DATABASE_URL", "FEEDBACK_DATABASE_URL"):
+        result[name] = overrides.get(name) or postgres_url(result)
+    return result
+
+
+def postgres_url(env: Mapping[str, str]) -> str:
+    """The SQLAlchemy URL of the database that POSTGRES_* in `env` name."""
+    from sqlalchemy.engine import URL
+
+    return URL.create(
+        "postgresql",
+        username=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"] or None,
+        host=env["POSTGRES_HOST"],
+        port=int(env["POSTGRES_PORT"]),
+        database=env["POSTGRES_DB"],
+    ).render_as_string(hide_password=False)
+
+
+def check_production_services(env: Mapping[str, str]) -> None:
+    """PostgreSQL and Redis as POSTGRES_* and REDIS_* in `env` name them must answer; the
+    database is created when it is missing. StackError says which service failed and how to
+    start it."""
+    _check_postgres(env)
+    _check_redis(env)
+
+
+def _check_postgres(env: Mapping[str, str]) -> None:
+    import psycopg2
+    import psycopg2.errors
+    from psycopg2 import sql
+
+    host, port, user = env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_USER"]
+    database = env["POSTGRES_DB"]
+    login = {
+        "host": host,
+        "port": port,
+        "user": user,
+        "password": env["POSTGRES_PASSWORD"] or None,
+        "connect_timeout": int(SERVICE_CHECK_TIMEOUT),
+    }
+    try:
+        psycopg2.connect(dbname=database, **login).close()
+        return
+    except psycopg2.OperationalError as error:
+        first_error = error
+    # The server may answer, only without this database: look it up from the maintenance one.
+    try:
+        admin = psycopg2.connect(dbname="postgres", **login)
+    except psycopg2.OperationalError:
+        raise ServiceUnavailableError(
+            f"PostgreSQL is not reachable at {host}:{port} as user {user!r} "
+            f"({_one_line(first_error)}). The production profile keeps conversations there. "
+            "Start it (Debian: `sudo service postgresql start`; Docker: `docker run -d -p "
+            "5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) or set POSTGRES_HOST, "
+            "POSTGRES_PORT, POSTGRES_USER and POSTGRES_PASSWORD."
+        ) from first_error
+    admin.autocommit = True  # CREATE DATABASE cannot run inside a transaction
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,))
+            if cursor.fetchone() is not None:
+                raise ServiceUnavailableError(
+                    f"PostgreSQL at {host}:{port} refused database {database!r} for user "
+                    f"{user!r} ({_one_line(first_error)})."
+                ) from first_error
+            with contextlib.suppress(psycopg2.errors.DuplicateDatabase):  # another start won
+                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    except psycopg2.Error as error:
+        raise ServiceUnavailableError(
+            f"Could not create database {database!r} in PostgreSQL at {host}:{port} as user "
+            f"{user!r} ({_one_line(error)}). Create it yourself: "
+            f"`createdb -h {host} -p {port} -U {user} {database}`."
+        ) from error
+    finally:
+        admin.close()
+
+
+def _check_redis(env: Mapping[str, str]) -> None:
+    import redis
+
+    lock_db = int(env["REDIS_LOCK_DB"])
+    timeouts = {
+        "socket_connect_timeout": SERVICE_CHECK_TIMEOUT,
+        "socket_timeout": SERVICE_CHECK_TIMEOUT,
+    }
+    clients = {
+        # The lock store Rasa's workers share (deploy/endpoints.production.yml).
+        f"{env['REDIS_HOST']}:{env['REDIS_PORT']} database {lock_db} (REDIS_HOST, REDIS_PORT, "
+        "REDIS_LOCK_DB)": lambda: redis.Redis(
+            host=env["REDIS_HOST"],
+            port=int(env["REDIS_PORT"]),
+            db=lock_db,
+            password=env["REDIS_PASSWORD"] or None,
+            **timeouts,
+        ),
+        # Rate limits, handoff streams, WhatsApp queue and de-duplication.
+        "REDIS_URL": lambda: redis.Redis.from_url(env["REDIS_URL"], **timeouts),
+    }
+    for where, connect in clients.items():
+        try:
+            client = connect()
+            try:
+                client.ping()
+            finally:
+                client.close()
+        except (redis.RedisError, ValueError, OSError) as error:
+            raise ServiceUnavailableError(
+                f"Redis is not reachable at {where}: {_one_line(error)}. The production "
+                "profile keeps its "
+                "locks and shared state there. Start it (Debian: `sudo service redis-server "
+                "start`; Docker: `docker run -d -p 6379:6379 redis:7`) or set REDIS_HOST, "
+                "REDIS_PORT, REDIS_PASSWORD and REDIS_URL."
+            ) from error
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()).rstrip(".")
+
+
+def _create_schemas(settings: Settings) -> None:
+    """Our tables in the shared database, created once before the workers start: every worker
+    creates what is missing when it starts, and two doing so at the same moment on an empty
+    PostgreSQL database collide (duplicate key in pg_type). (Rasa's own table survives that;
+    the WhatsApp delivery statuses' table is created by the workers, as importing its module
+    would load Rasa here.)"""
+    from assistant.console.schema import ensure_schema as ensure_console_schema
+    from assistant.feedback import FeedbackStore
+    from assistant.handoff.callbacks import CallbackStore
+    from assistant.sql import engine_for
+
+    for url in {settings.handoff_database_url, settings.feedback_database_url}:
+        engine = engine_for(url)
+        try:
+            if url == settings.handoff_database_url:
+                CallbackStore(engine).ensure_schema()  # the handoff requests' table too
+                ensure_console_schema(engine)
+            if url == settings.feedback_database_url:
+                FeedbackStore(engine).ensure_schema()
+        finally:
+            engine.dispose()
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _python(project_dir: Path) -> str:
     venv_python = project_dir / ".venv" / "bin" / "python"
     return str(venv_python) if venv_python.exists() else sys.executable
@@ -199,9 +516,45 @@ def _http_ok(url: str, expect: str | None = None, timeout: float = 2.0) -> bool:
         return False
 
 
+class _WorkersListening:
+    """Ready when each of a process's `expected` Sanic workers listens on `port`.
+
+    The Rasa port answers as soon as the first worker has loaded the model (the workers share
+    one listening socket), so only the staff console's port, which every worker binds for
+    itself after loading the model, tells that all of them serve. A worker that exits during
+    start-up fails the start at once (Sanic would go on with fewer)."""
+
+    def __init__(self, child: _Child, expected: int, port: int) -> None:
+        self.child, self.expected, self.port = child, expected, port
+        self.ready_count = 0
+        self._seen = 0
+
+    def __call__(self) -> bool:
+        if not _HAVE_PROC:
+            return True
+        workers = _child_pids(self.child.process.pid)
+        if len(workers) < self._seen:
+            raise StackError(
+                f"A {self.child.name} worker stopped during start-up ({len(workers)} of "
+                f"{self.expected} left). Last lines of {self.child.log_path}:\n"
+                f"{self.child.log_tail()}"
+            )
+        self._seen = max(self._seen, len(workers))
+        self.ready_count = len(listening_pids(workers, self.port))
+        return self.ready_count >= self.expected
+
+    def __str__(self) -> str:
+        return f"{self.ready_count} of {self.expected} workers listened on port {self.port}"
+
+
 def _wait_until_ready(
-    children: list[_Child], checks: Mapping[str, list[tuple[str, str | None]]], timeout: float
+    children: list[_Child],
+    checks: Mapping[str, list[tuple[str, str | None]]],
+    timeout: float,
+    conditions: Mapping[str, Callable[[], bool]] | None = None,
 ) -> None:
+    """Poll until every child answers its URLs (and meets its condition, if it has one)."""
+    conditions = conditions or {}
     pending = {child.name: child for child in children}
     deadline = time.monotonic() + timeout
     while pending:
@@ -209,14 +562,18 @@ def _wait_until_ready(
             code = child.process.poll()
             if code is not None:
                 raise StackError(_died_message(child, code))
-            if all(_http_ok(url, expect) for url, expect in checks[name]):
+            if all(_http_ok(url, expect) for url, expect in checks[name]) and (
+                name not in conditions or conditions[name]()
+            ):
                 del pending[name]
         if not pending:
             return
         if time.monotonic() > deadline:
             details = "\n\n".join(
                 f"{name} did not answer on {', '.join(u for u, _ in checks[name])} within "
-                f"{timeout:.0f} s. Last lines of {child.log_path}:\n{child.log_tail()}"
+                f"{timeout:.0f} s"
+                + (f" ({conditions[name]})" if name in conditions else "")
+                + f". Last lines of {child.log_path}:\n{child.log_tail()}"
                 for name, child in pending.items()
             )
             raise StackError(details)
@@ -238,17 +595,47 @@ def running_stack(
     endpoints: str | os.PathLike[str] | None = None,
     log_dir: str | os.PathLike[str] | None = None,
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT,
+    profile: str = "embedded",
+    sanic_workers: int | None = None,
+    action_workers: int | None = None,
 ) -> Iterator[Stack]:
     """Start the processes; yield the Stack once all of them answer; stop them afterwards.
 
     `sandbox_port` and `console_port` default to free ports; the sandbox keeps its data in
     SANDBOX_DATABASE_URL (environment or `env_overrides`), else in an SQLite file in the log
     directory.
-    `credentials` and `endpoints` default to the project's credentials.yml and endpoints.yml. The
-    endpoints file is copied with the action URL pointing at `action_port`, so the file in the
-    repository stays usable as it is for `rasa shell`. Logs go to `log_dir` (kept) or to a
-    temporary directory that is removed on stop.
+    `credentials` defaults to the project's credentials.yml; `endpoints` to endpoints.yml, or in
+    the production profile to deploy/endpoints.production.yml. The endpoints file is copied with
+    the action URL pointing at `action_port`, so the file in the repository stays usable as it
+    is for `rasa shell`. Logs go to `log_dir` (kept) or to a temporary directory that is removed
+    on stop.
+
+    `profile` is "embedded" (one process each, nothing external) or "production" (see the module
+    docstring): `sanic_workers` Rasa workers (default: one per core) and `action_workers` action
+    server workers (default: one per four cores), PostgreSQL and Redis from POSTGRES_* and
+    REDIS_* (`env_overrides`, the environment, else the local services), checked before anything
+    starts (the database is created when missing). The stack is ready when every Rasa worker
+    has loaded the model and serves.
     """
+    if profile not in PROFILES:
+        raise StackError(f"Unknown profile {profile!r}: choose one of {', '.join(PROFILES)}.")
+    cores = _cores()
+    production = profile == "production"
+    if production:
+        rasa_workers = cores if sanic_workers is None else sanic_workers
+        # Measured: the action server takes about 7 % of the CPU time Rasa takes per turn.
+        actions_workers = max(1, cores // 4) if action_workers is None else action_workers
+    else:
+        rasa_workers, actions_workers = sanic_workers or 1, action_workers or 1
+        if rasa_workers != 1 or actions_workers != 1:
+            raise StackError(
+                "Several workers need the production profile (Rasa allows them only with a "
+                "Redis lock store, and the workers share conversations through PostgreSQL and "
+                "Redis): pass profile='production'."
+            )
+    for what, count in (("sanic_workers", rasa_workers), ("action_workers", actions_workers)):
+        if not 1 <= count <= 64:
+            raise StackError(f"{what} must be between 1 and 64, got {count}")
     project = Path(project_dir).resolve()
     model = Path(model_path).resolve()
     if not model.is_file():
@@ -281,6 +668,9 @@ def running_stack(
         log_dir=Path(),
         sandbox_url=f"http://{LOOPBACK}:{sandbox_port}",
         console_url=f"http://{LOOPBACK}:{console_port}/",
+        profile=profile,
+        rasa_workers=rasa_workers,
+        action_workers=actions_workers,
     )
     try:
         if log_dir is None:
@@ -298,11 +688,22 @@ def running_stack(
         # The demo content files name the same variables for the clients.
         for name in SANDBOX_VARIABLES.values():
             env.setdefault(name, secrets.token_urlsafe(24))
+        env.update(channel_environment(env, stack.sandbox_url))
+        if production:
+            env.update(_production_environment(env, env_overrides or {}))
+        # Rasa reads SANIC_WORKERS, rasa_sdk ACTION_SERVER_SANIC_WORKERS; set even to 1, so a
+        # value in the caller's shell cannot fork workers the embedded profile cannot serve.
+        env["SANIC_WORKERS"] = str(rasa_workers)
+        env["ACTION_SERVER_SANIC_WORKERS"] = str(actions_workers)
         sandbox_database = env.get("SANDBOX_DATABASE_URL") or f"sqlite:///{logs / 'sandbox.sqlite'}"
         settings = load_settings(env)  # validates the overrides before anything starts
         stack.settings = settings
+        if production:
+            check_production_services(env)
+            _create_schemas(settings)
+        default_endpoints = PRODUCTION_ENDPOINTS if production else Path("endpoints.yml")
         endpoints_file = write_endpoints(
-            Path(endpoints) if endpoints else project / "endpoints.yml",
+            Path(endpoints) if endpoints else project / default_endpoints,
             f"{stack.action_url}/webhook",
             logs / "endpoints.yml",
         )
@@ -361,10 +762,46 @@ def running_stack(
             "demo_site": [(stack.demo_url, None)],
             "sandbox": [(f"{stack.sandbox_url}/", '"ok"')],
         }
-        _wait_until_ready(stack._children, checks, startup_timeout)
+        conditions: dict[str, Callable[[], bool]] = {}
+        if rasa_workers > 1:
+            rasa = stack._child("rasa")
+            assert rasa is not None
+            conditions["rasa"] = _WorkersListening(rasa, rasa_workers, console_port)
+        _wait_until_ready(stack._children, checks, startup_timeout, conditions)
         yield stack
     finally:
         stack.stop()
+
+
+def channel_secrets(env: Mapping[str, str]) -> dict[str, str]:
+    """The secrets of the WhatsApp and phone channels for a run on this machine: those in `env`
+    are kept, the rest made up; the Graph API and Twilio tokens are the sandbox's own."""
+    made_up = {
+        "WHATSAPP_APP_SECRET": lambda: secrets.token_hex(16),
+        "WHATSAPP_VERIFY_TOKEN": lambda: secrets.token_urlsafe(16),
+        "AUDIOCODES_TOKEN": lambda: secrets.token_urlsafe(24),
+        "VOICE_CALLER_KEY": lambda: Fernet.generate_key().decode(),
+    }
+    wired = {name: env.get(name) or make() for name, make in made_up.items()}
+    wired.update(
+        {
+            "WHATSAPP_ACCESS_TOKEN": env["SANDBOX_WHATSAPP_TOKEN"],
+            "TWILIO_ACCOUNT_SID": env["SANDBOX_TWILIO_ACCOUNT_SID"],
+            "TWILIO_AUTH_TOKEN": env["SANDBOX_TWILIO_AUTH_TOKEN"],
+        }
+    )
+    return wired
+
+
+def channel_environment(env: Mapping[str, str], sandbox_url: str) -> dict[str, str]:
+    """WhatsApp and the phone wired to the sandbox's stand-ins of the Graph API and Twilio's
+    Messages API."""
+    return {
+        **channel_secrets(env),
+        "WHATSAPP_API_URL": f"{sandbox_url}/whatsapp/v19.0/",
+        "TWILIO_API_URL": f"{sandbox_url}/twilio/",
+        "VOICE_SMS_FROM": env.get("VOICE_SMS_FROM") or "Gemeente",
+    }
 
 
 def _child_env(

@@ -31,9 +31,12 @@ Client to server:
     it doubles as the key to the conversation, so it must be unguessable (>= 128 bits).
     ``municipality`` comes from the embed tag; unknown or missing ids fall back to
     ``ASSISTANT_MUNICIPALITY``. The server answers with ``history``, then ``handoff``.
-``{"type": "message", "text": "..."}``
+``{"type": "message", "text": "...", "id"?: "<8-64 of A-Z a-z 0-9 _ ->"}``
     What the resident typed: 1 to 1000 characters after cleaning (channels/text.py: NFC, no
-    invisible or control characters; lone surrogates are refused).
+    invisible or control characters; lone surrogates are refused). With an ``id`` (the widget
+    sends one) the message is answered at most once, however often it is sent: the widget
+    sends again, after a reconnect, what it has no ``ack`` for, and that may reach another
+    Rasa process. The ids are shared through Redis (REDIS_URL) like the rate limits.
 ``{"type": "message", "payload": "/intent{...}"}``
     A quick-reply button was chosen. Only payloads the assistant offered in this conversation
     are accepted (so a page cannot inject arbitrary intents).
@@ -66,6 +69,9 @@ Server to client:
     Whether the resident waits for a person (and their place in the queue) or talks with one;
     after every ``history`` and on every change. ``rate_employee`` is true right after an
     employee handed the conversation back or ended it: the widget asks to rate the help.
+``{"type": "ack", "id", "state": "done"|"pending"}``
+    The message with that ``id`` was answered (``done``; also for a repeat), or an earlier
+    copy of it is still being answered (``pending``: send it again later if no answer came).
 ``{"type": "delivered"}``
     The resident's message was kept for the person who has (or will take) the conversation;
     the assistant does not answer it.
@@ -97,6 +103,7 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
+from redis.exceptions import RedisError
 from sanic import Blueprint, response
 from sanic.exceptions import WebsocketClosed
 from sanic.request import Request
@@ -109,8 +116,10 @@ from assistant.handoff.bus import LiveEvent
 from assistant.handoff.router import HANDOFF_KEY
 from assistant.handoff.runtime import HandoffRuntime, handoff_for, run_with_server
 from assistant.handoff.store import Status
+from assistant.once import PENDING, once_store
 from assistant.settings import Settings, load_settings
 from assistant.transcript import bot_role, current_session, informative, message_id
+from channels.buttons import buttons_of
 from channels.limits import MessageLimits, client_address, limit_request_size
 from channels.text import MAX_TEXT_LENGTH, InvalidText, resident_text
 
@@ -131,6 +140,7 @@ MAX_PAYLOAD_LENGTH = 500
 RESPONSE_TIMEOUT_SECONDS = 60.0
 TYPING_INTERVAL_SECONDS = 1.0
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 SENDER_PREFIX = "webchat-"
 
 # Dutch texts the resident reads (B1, formal "u").
@@ -177,6 +187,7 @@ class Hello:
 class Message:
     text: str | None = None
     payload: str | None = None
+    id: str | None = None  # the widget's id for answering it once (MESSAGE_ID)
 
 
 @dataclass(frozen=True)
@@ -261,14 +272,17 @@ def parse_frame(raw: str | bytes) -> ClientFrame:
 def _parse_message(frame: Mapping[str, Any]) -> Message:
     text = _string(frame, "text", required=False)
     payload = _string(frame, "payload", required=False)
+    message_id = _string(frame, "id", required=False)
     if (text is None) == (payload is None):
+        raise ProtocolError("bad_field")
+    if message_id is not None and not MESSAGE_ID.fullmatch(message_id):
         raise ProtocolError("bad_field")
     if payload is not None:
         if not payload.strip() or len(payload) > MAX_PAYLOAD_LENGTH:
             raise ProtocolError("bad_field")
-        return Message(payload=payload.strip())
+        return Message(payload=payload.strip(), id=message_id)
     try:
-        return Message(text=resident_text(text))
+        return Message(text=resident_text(text), id=message_id)
     except InvalidText as problem:
         raise ProtocolError(problem.reason) from None
 
@@ -281,20 +295,7 @@ def error_frame(code: str) -> dict[str, str]:
 
 
 def _buttons(message: Mapping[str, Any]) -> list[dict[str, str]]:
-    offered = [
-        button
-        for key in ("buttons", "quick_replies")
-        if isinstance(message.get(key), list)
-        for button in message[key]
-    ]
-    buttons = []
-    for button in offered:
-        if not isinstance(button, Mapping):
-            continue
-        title, payload = button.get("title"), button.get("payload")
-        if isinstance(title, str) and isinstance(payload, str) and title and payload:
-            buttons.append({"title": title, "payload": payload})
-    return buttons
+    return [{"title": title, "payload": payload} for title, payload in buttons_of(message)]
 
 
 def bot_frame(message: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -506,6 +507,8 @@ class WebChatInput(InputChannel):
         self.settings = settings or load_settings()
         self.feedback = feedback or FeedbackStore(self.settings.feedback_database_url)
         self.limits = MessageLimits(self.settings)
+        # Which resent messages were answered already, shared by every Rasa process.
+        self.answered = once_store(self.settings.redis_url, prefix="webchat:answered:")
         self._static = _Static(WEBCHAT_DIR)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -734,6 +737,42 @@ class _Conversation:
             self.follower = None
 
     async def message(self, frame: Message) -> None:
+        """Answer a message; one with an id at most once (the widget resends what it has no
+        `ack` for, to whichever process it reconnects to)."""
+        if frame.id is None:
+            await self.answer(frame)
+            return
+        assert self.sender_id is not None
+        key = f"{self.sender_id}:{frame.id}"
+        try:
+            earlier = await self.channel.answered.claim(key)
+        except RedisError as error:  # answering twice is better than not at all
+            logger.warning("webchat: resend check unavailable: %s", type(error).__name__)
+            earlier = None
+        if earlier is not None:
+            await self.send(
+                {
+                    "type": "ack",
+                    "id": frame.id,
+                    "state": "pending" if earlier == PENDING else "done",
+                }
+            )
+            return
+        try:
+            await self.answer(frame)
+        except BaseException:
+            await self._quietly(self.channel.answered.release(key))
+            raise
+        await self._quietly(self.channel.answered.finish(key, "done"))
+        await self.send({"type": "ack", "id": frame.id, "state": "done"})
+
+    async def _quietly(self, step: Awaitable[None]) -> None:
+        try:
+            await step
+        except RedisError as error:
+            logger.warning("webchat: resend check unavailable: %s", type(error).__name__)
+
+    async def answer(self, frame: Message) -> None:
         assert self.sender_id is not None
         if not await self.channel.limits.allow_message(self.sender_id, self.address):
             raise ProtocolError("too_fast")

@@ -1,14 +1,27 @@
-"""`make bench`: simulated residents chatting with the assistant at the same time.
+"""`make bench`: the assistant's speed as a ratio against bare Rasa, measured in the same run.
 
-Each simulated resident runs scripted Dutch conversations (greeting, a question or two, thanks,
-goodbye; some out of scope) one after the other, each conversation with a new sender id, over
-Rasa's REST channel (POST /webhooks/rest/webhook). The run prints messages per second, turn
-latency percentiles (time from sending a message to receiving all answers) and errors.
+The machines are shared and noisy, so a figure on its own says little. This run starts a bare
+`rasa init` bot from the same environment (scripts/bench_reference.py) next to the assistant and
+drives both with the same load (scripts/bench_load.py), one server at a time:
 
-Against the assistant at --url (default: the local Rasa from RASA_PORT, http://127.0.0.1:5005).
-Without --url, when nothing answers there, the script starts its own stack on free ports
-(assistant/stack.py) and stops it afterwards. Only loopback addresses are accepted: this is a
-load test for one's own machine, not for someone else's server.
+1. closed loop: --concurrency residents (20) without think time for --duration seconds on each:
+   saturation throughput, and the ratio assistant/reference of messages per second;
+2. open loop: messages arriving at --rate per second (25) from residents who think 2-8 s between
+   turns, for --duration seconds on each: turn latency p50/p95/p99 at a municipality's busy
+   hour, measured from the time each message was due, so a server falling behind cannot hide it.
+
+Each load is split into --rounds turns (2) taken in ABBA order, so a busy spell of the shared
+machine falls on both servers; before each turn the bench waits (at most a minute) until its
+servers have worked off the previous one, and it reports where the CPU went during each load
+(scripts/bench_machine.py): its servers, its own load generator, other programs.
+
+The assistant is sent the Dutch resident conversations below; the reference conversations of the
+same lengths from its own domain, so both handle as many messages per conversation. The assistant
+is its own stack started for this run (assistant/stack.py, --profile embedded or production), or
+the one at --url. It prints both figures side by side and whether the issue's targets are met,
+and writes them as JSON to results/bench-<time>.json and results/bench-latest.json. Only loopback
+addresses are accepted, every phase ends by a hard deadline, and the exit status is 1 when any
+message failed (the targets are reported, not enforced).
 """
 
 from __future__ import annotations
@@ -16,31 +29,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import random
-import statistics
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shutil
 import sys
-import time
-import uuid
-from collections import Counter
+import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import aiohttp
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as a file (python scripts/bench.py), not as a module
 
 from assistant.settings import ConfigError, load_settings  # noqa: E402
-from assistant.stack import Stack, StackError, free_ports, running_stack  # noqa: E402
+from assistant.stack import StackError, free_ports, running_stack  # noqa: E402
+from scripts.bench_load import (  # noqa: E402
+    DEFAULT_THINK_TIME,
+    NotLoopbackError,
+    PhaseResult,
+    Script,
+    closed_loop,
+    merged,
+    open_loop,
+    require_loopback,
+    warm_up,
+)
+from scripts.bench_machine import CpuMeter, settle  # noqa: E402
+from scripts.bench_reference import (  # noqa: E402
+    ReferenceBotError,
+    reference_scripts,
+    running_reference,
+)
 
 MODEL_PATH = REPO_ROOT / "models" / "assistant.tar.gz"
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+RESULTS_DIR = REPO_ROOT / "results"
+PROFILES = ("embedded", "production")
 
 # What residents type, as they type it: lower case, missing punctuation, spoken fillers.
 # No personal data (BSN, phone numbers, e-mail addresses): these messages end up in logs.
-SCRIPTS: tuple[tuple[str, ...], ...] = (
+SCRIPTS: tuple[Script, ...] = (
     ("goedemorgen", "wat kost een paspoort?", "dank u wel", "tot ziens"),
     ("hallo", "mijn paspoort is verlopen", "wat moet ik meenemen", "bedankt", "doei"),
     ("hoi", "wanneer wordt het grofvuil opgehaald", "mijn container is niet geleegd", "dankjewel"),
@@ -56,14 +87,384 @@ SCRIPTS: tuple[tuple[str, ...], ...] = (
     ("hallo", "ik wil iemand spreken", "dank u"),
     ("hoi", "waar kan ik met oud ijzer en grofvuil heen", "en wanneer is de milieustraat open"),
 )
+REFERENCE_SCRIPTS: tuple[Script, ...] = reference_scripts(SCRIPTS)
+ASSISTANT_SENT = (
+    f"the {len(SCRIPTS)} Dutch resident conversations of scripts/bench.py, 3-5 messages each "
+    "(greetings, fees and documents, waste, a report, opening hours, a case number, asking for "
+    "a person, out of scope)"
+)
+REFERENCE_SENT = (
+    "conversations of the same lengths from rasa init's domain (greet, a mood, yes/no, "
+    "'are you a bot?', goodbye)"
+)
+
+# The issue's targets (issue 9): closed-loop ratio per profile, open-loop latency at 25/s.
+RATIO_GOAL = {"embedded": 1.0, "production": 2.0}
+OPEN_LOOP_RATE = 25.0
+P95_GOAL_MS = 300.0
+P99_GOAL_MS = 600.0
+
+NAMES = ("assistant", "reference")
+# Conversations sent at once before measuring: enough to reach every worker of a small machine.
+WARM_UP = 4
+# At most this many seconds of waiting, before each turn, for the servers to work off the last.
+SETTLE_SECONDS = 60.0
 
 
 @dataclass
-class Results:
-    latencies: list[float] = field(default_factory=list)  # seconds per turn that succeeded
-    errors: Counter[str] = field(default_factory=Counter)
-    empty_replies: int = 0
-    conversations: int = 0
+class Run:
+    """Everything measured in one bench run."""
+
+    started: dt.datetime
+    args: argparse.Namespace
+    assistant: str = ""  # how the assistant ran
+    reference: str = ""  # which reference
+    workers: dict[str, int] = field(default_factory=dict)  # of a stack this run started
+    warm_up_errors: dict[str, list[str]] = field(default_factory=dict)
+    closed: dict[str, PhaseResult] = field(default_factory=dict)
+    open: dict[str, PhaseResult] = field(default_factory=dict)
+    # Where the CPU went during each load on each server, and the waits for servers to settle.
+    cpu: dict[str, dict[str, CpuMeter]] = field(default_factory=dict)
+    settling: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def error_count(self) -> int:
+        phases = [*self.closed.values(), *self.open.values()]
+        warm = sum(len(e) for e in self.warm_up_errors.values())
+        return warm + sum(p.error_count for p in phases)
+
+    @property
+    def ratio(self) -> float | None:
+        if "reference" not in self.closed or "assistant" not in self.closed:
+            return None
+        reference = self.closed["reference"].messages_per_second
+        if not reference or not math.isfinite(reference):
+            return None
+        return self.closed["assistant"].messages_per_second / reference
+
+    def targets(self) -> list[dict[str, Any]]:
+        """The issue's targets: goal, measured value and whether met (None: not measured)."""
+        profile = self.args.profile
+        goal = RATIO_GOAL[profile]
+        ratio = self.ratio
+        targets = [
+            {
+                "name": f"closed loop: assistant >= {goal:g}x the reference's messages/s "
+                f"({profile} profile)",
+                "goal": goal,
+                "value": None if ratio is None else round(ratio, 3),
+                "met": None if ratio is None else ratio >= goal,
+                "unit": "x",
+                "note": "" if ratio is not None else "no reference in this run: --skip-reference",
+            }
+        ]
+        opened = self.open.get("assistant")
+        judged = opened is not None and self.args.rate >= OPEN_LOOP_RATE
+        note = (
+            ""
+            if judged
+            else f"not judged: the target is set at {OPEN_LOOP_RATE:g} messages/s, "
+            f"this run offered {self.args.rate:g}"
+        )
+        summary = opened.summary() if opened else {}
+        latency = summary.get("latency_ms", {})
+        for key, limit in (("p95", P95_GOAL_MS), ("p99", P99_GOAL_MS)):
+            value = latency.get(key)
+            targets.append(
+                {
+                    "name": f"open loop at {OPEN_LOOP_RATE:g} messages/s: {key} <= {limit:g} ms",
+                    "goal": limit,
+                    "value": value,
+                    "unit": "ms",
+                    "met": (value is not None and value <= limit) if judged else None,
+                    "note": note,
+                }
+            )
+        errors = summary.get("errors")
+        targets.append(
+            {
+                "name": f"open loop at {OPEN_LOOP_RATE:g} messages/s: 0 errors",
+                "goal": 0,
+                "value": errors,
+                "unit": "",
+                "met": (errors == 0) if judged else None,
+                "note": note,
+            }
+        )
+        return targets
+
+    def summary(self, load: str, name: str) -> dict[str, Any]:
+        """One server's figures under one load, with where the CPU went meanwhile."""
+        result = (self.closed if load == "closed" else self.open)[name]
+        meter = self.cpu.get(load, {}).get(name)
+        shares = meter.shares() if meter else None
+        return {**result.summary(), "cpu_share_of_all_cores": shares and shares.as_json()}
+
+    def as_json(self) -> dict[str, Any]:
+        args = self.args
+        return {
+            "started": self.started.isoformat(timespec="seconds"),
+            "profile": args.profile,
+            "assistant": self.assistant,
+            "workers": self.workers,
+            "reference": self.reference,
+            "machine": _machine(),
+            "options": {
+                "duration_seconds": args.duration,
+                "concurrency": args.concurrency,
+                "rate": args.rate,
+                "think_time_seconds": list(DEFAULT_THINK_TIME),
+                "timeout_seconds": args.timeout,
+                "seed": args.seed,
+                "url": args.url,
+                "skip_reference": args.skip_reference,
+                "rounds": args.rounds,
+            },
+            "sent": {"assistant": ASSISTANT_SENT, "reference": REFERENCE_SENT},
+            "scripts": {"assistant": SCRIPTS, "reference": REFERENCE_SCRIPTS},
+            "warm_up_errors": self.warm_up_errors,
+            "closed_loop": {name: self.summary("closed", name) for name in self.closed},
+            "open_loop": {name: self.summary("open", name) for name in self.open},
+            "settling": self.settling,
+            "closed_loop_ratio": None if self.ratio is None else round(self.ratio, 3),
+            "targets": self.targets(),
+            "errors": self.error_count,
+        }
+
+
+def _machine() -> dict[str, Any]:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        usable = os.cpu_count()
+    return {
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        # The load average before the run says how busy the shared machine already was.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+# --- printing ----------------------------------------------------------------------------------
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _table(run: Run, load: str, rows: list[tuple[str, str]]) -> list[str]:
+    results = run.closed if load == "closed" else run.open
+    names = [name for name in NAMES if name in results]
+    summaries = {name: run.summary(load, name) for name in names}
+    lines = [" " * 26 + "".join(f"{name:>14}" for name in names)]
+    for label, key in rows:
+        cells = []
+        for name in names:
+            summary = summaries[name]
+            if key.startswith("cpu."):
+                shares = summary["cpu_share_of_all_cores"] or {}
+                cells.append(_percent(shares.get(key.split(".", 1)[1])))
+            elif key == "sent_late_ms_max":
+                cells.append(_ms(summary[key]))
+            elif key.startswith("latency_ms."):
+                cells.append(_ms(summary["latency_ms"][key.split(".", 1)[1]]))
+            elif key == "messages_per_second":
+                rate = summary[key]
+                cells.append("-" if rate is None else f"{rate:.1f}")
+            else:
+                cells.append(str(summary[key]))
+        lines.append(f"  {label + ':':<24}" + "".join(f"{cell:>14}" for cell in cells))
+    for name in names:
+        kinds = summaries[name]["errors_by_kind"]
+        if kinds:
+            listed = ", ".join(f"{kind}: {count}" for kind, count in kinds.items())
+            lines.append(f"  {name} errors by kind: {listed}")
+        if summaries[name]["hit_deadline"]:
+            lines.append(f"  {name}: cut off at a phase's hard deadline")
+    return lines
+
+
+# Where the CPU went while a server was loaded: shares of all the machine's cores.
+CPU_ROWS = [
+    ("CPU busy (all cores)", "cpu.machine_busy"),
+    ("  servers of this run", "cpu.servers"),
+    ("  load generator", "cpu.load_generator"),
+    ("  other programs", "cpu.others"),
+]
+
+
+def report(run: Run) -> str:
+    args = run.args
+    machine = _machine()
+    indent = " " * 13
+    lines = [
+        f"Bench {run.started:%Y-%m-%d %H:%M} UTC, profile {args.profile}, "
+        f"{machine['usable_cores']} cores, seed {args.seed}",
+        f"  assistant: {run.assistant}",
+        textwrap.fill(
+            f"sent {ASSISTANT_SENT}", 100, initial_indent=indent, subsequent_indent=indent
+        ),
+    ]
+    if run.reference:
+        lines += [
+            f"  reference: {run.reference}",
+            textwrap.fill(
+                f"sent {REFERENCE_SENT}", 100, initial_indent=indent, subsequent_indent=indent
+            ),
+        ]
+    if args.url:
+        lines.append(
+            "  (the assistant at --url is no process of this run: its CPU counts as other programs)"
+        )
+    unsettled = [entry for entry in run.settling if not entry["quiet"]]
+    if unsettled:
+        lines.append(
+            f"  the servers were still busy before {len(unsettled)} turn(s) after waiting "
+            f"{SETTLE_SECONDS:g} s: a backlog of the previous turn slowed those"
+        )
+    for name, errors in run.warm_up_errors.items():
+        if errors:
+            lines.append(f"  {name} warm-up errors: {', '.join(errors)}")
+    if run.closed:
+        lines += [
+            "",
+            f"Closed loop: {args.concurrency} residents, no think time, {args.duration:g} s on "
+            f"each server in {args.rounds} turns (saturation throughput; latency from send to "
+            "answer)",
+            *_table(
+                run,
+                "closed",
+                [
+                    ("messages answered", "messages_answered"),
+                    ("messages per second", "messages_per_second"),
+                    ("turn latency p50", "latency_ms.p50"),
+                    ("turn latency p95", "latency_ms.p95"),
+                    ("turn latency p99", "latency_ms.p99"),
+                    ("turn latency max", "latency_ms.max"),
+                    ("empty replies", "empty_replies"),
+                    ("errors", "errors"),
+                    *CPU_ROWS,
+                ],
+            ),
+        ]
+        if run.ratio is not None:
+            lines.append(f"  throughput assistant/reference: {run.ratio:.2f}x")
+    if run.open:
+        low, high = DEFAULT_THINK_TIME
+        lines += [
+            "",
+            f"Open loop: messages arriving at {args.rate:g}/s (Poisson conversations, think time "
+            f"{low:g}-{high:g} s), {args.duration:g} s on each server in {args.rounds} turns "
+            "(latency from the time a message was due)",
+            *_table(
+                run,
+                "open",
+                [
+                    ("messages due", "messages_sent"),
+                    ("messages answered", "messages_answered"),
+                    ("messages per second", "messages_per_second"),
+                    ("turn latency p50", "latency_ms.p50"),
+                    ("turn latency p95", "latency_ms.p95"),
+                    ("turn latency p99", "latency_ms.p99"),
+                    ("turn latency max", "latency_ms.max"),
+                    ("longest send delay", "sent_late_ms_max"),
+                    ("empty replies", "empty_replies"),
+                    ("errors", "errors"),
+                    *CPU_ROWS,
+                ],
+            ),
+        ]
+    lines += ["", "Targets (issue 9)"]
+    for target in run.targets():
+        met = {True: "met", False: "NOT MET", None: "-"}[target["met"]]
+        value = target["value"]
+        unit = target["unit"]
+        if value is None:
+            shown = "-"
+        elif unit == "x":
+            shown = f"{value:.2f}x"
+        else:
+            shown = f"{value:.0f} {unit}".rstrip()
+        note = f" ({target['note']})" if target["note"] else ""
+        lines.append(f"  [{met:^7}] {target['name']}: {shown}{note}")
+    return "\n".join(lines)
+
+
+def write_results(run: Run, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"bench-{run.started:%Y%m%dT%H%M%SZ}.json"
+    text = json.dumps(run.as_json(), indent=2, ensure_ascii=False) + "\n"
+    path.write_text(text, encoding="utf-8")
+    latest = directory / "bench-latest.json"
+    tmp = latest.with_suffix(".json.tmp")
+    shutil.copyfile(path, tmp)
+    tmp.replace(latest)  # whole or not at all, for whoever reads it now
+    return path
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="embedded",
+        help="the assistant's stack: embedded (make run's default, in memory) or production "
+        "(Sanic workers, Redis lock store, PostgreSQL tracker store); with --url, the profile "
+        "the targets are judged for",
+    )
+    parser.add_argument("--sanic-workers", type=int, help="Rasa workers (production: one per core)")
+    parser.add_argument(
+        "--action-workers", type=int, help="action server workers (production: one per 2 cores)"
+    )
+    parser.add_argument("--url", help="an assistant already running on this machine")
+    parser.add_argument("--skip-reference", action="store_true", help="no rasa init reference")
+    parser.add_argument("--concurrency", type=int, default=20, help="closed-loop residents (20)")
+    parser.add_argument("--rate", type=float, default=25.0, help="open-loop messages/s (25)")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase (60)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per message (30)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="turns per load, the servers alternating (ABBA), so a busy spell of the shared "
+        "machine falls on both (2)",
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="scripts and timetable (2026)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="for the JSON")
+    args = parser.parse_args(argv)
+    if not 1 <= args.concurrency <= 200:
+        parser.error("--concurrency must be between 1 and 200")
+    if not 0.1 <= args.rate <= 500:
+        parser.error("--rate must be between 0.1 and 500 messages per second")
+    if not 1 <= args.duration <= 3600:
+        parser.error("--duration must be between 1 and 3600 seconds")
+    if not 1 <= args.rounds <= 20:
+        parser.error("--rounds must be between 1 and 20")
+    if args.duration / args.rounds < 0.5:
+        parser.error("--duration must give every turn at least half a second")
+    if not 1 <= args.timeout <= 600:
+        parser.error("--timeout must be between 1 and 600 seconds")
+    if args.url is not None and (args.sanic_workers or args.action_workers):
+        parser.error("--sanic-workers and --action-workers are for a stack this run starts")
+    if args.profile == "embedded" and (args.sanic_workers or 1) * (args.action_workers or 1) > 1:
+        parser.error("several workers need --profile production")
+    if args.url is not None:
+        try:
+            args.url = require_loopback(args.url)
+        except NotLoopbackError:
+            parser.error(
+                "--url must be an http(s) address on this machine, e.g. http://127.0.0.1:5005"
+            )
+    return args
 
 
 def _reachable(url: str) -> bool:
@@ -77,186 +478,123 @@ def _reachable(url: str) -> bool:
         return False
 
 
-async def _turn(
-    session: aiohttp.ClientSession,
-    webhook: str,
-    sender: str,
-    text: str,
-    metadata: dict[str, str],
-    address: str,
-) -> tuple[float, str | None, bool]:
-    """Send one message; return (latency, error kind or None, whether the reply was empty)."""
-    started = time.perf_counter()
-    try:
-        async with session.post(
-            webhook,
-            json={"sender": sender, "message": text, "metadata": metadata},
-            # Each simulated resident has an address of their own (honoured when Rasa trusts a
-            # proxy, SANIC_PROXIES_COUNT=1, as the stack this script starts does).
-            headers={"X-Forwarded-For": address},
-        ) as response:
-            if response.status != 200:
-                return time.perf_counter() - started, f"HTTP {response.status}", False
-            replies = await response.json(content_type=None)
-    except asyncio.TimeoutError:
-        return time.perf_counter() - started, "timeout", False
-    except aiohttp.ClientError as error:
-        return time.perf_counter() - started, type(error).__name__, False
-    except ValueError:
-        return time.perf_counter() - started, "invalid JSON", False
-    latency = time.perf_counter() - started
-    if not isinstance(replies, list):
-        return latency, "reply is not a list", False
-    return latency, None, not replies
-
-
-async def _resident(
-    number: int,
-    session: aiohttp.ClientSession,
-    webhook: str,
-    metadata: dict[str, str],
-    deadline: float,
-    think_time: float,
-    seed: int,
-    results: Results,
-) -> None:
-    choose = random.Random(seed * 1000 + number)
-    while time.perf_counter() < deadline:
-        sender = f"bench-{number}-{uuid.uuid4().hex[:12]}"
-        for text in choose.choice(SCRIPTS):
-            if time.perf_counter() >= deadline:
-                return
-            latency, error, empty = await _turn(
-                session, webhook, sender, text, metadata, f"10.0.{number // 250}.{number % 250 + 1}"
-            )
-            if error:
-                results.errors[error] += 1
-            else:
-                results.latencies.append(latency)
-                results.empty_replies += empty
-            if think_time:
-                await asyncio.sleep(think_time)  # a resident reading the answer, not timing
-        results.conversations += 1
-
-
-async def run_load(
-    rasa_url: str,
-    *,
-    concurrency: int,
-    duration: float,
-    think_time: float,
-    timeout: float,
-    municipality: str,
-    seed: int,
-) -> tuple[Results, float]:
-    results = Results()
-    webhook = f"{rasa_url}/webhooks/rest/webhook"
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
-    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
-        started = time.perf_counter()
-        deadline = started + duration
-        await asyncio.gather(
-            *(
-                _resident(
-                    n,
-                    session,
-                    webhook,
-                    {"municipality": municipality},
-                    deadline,
-                    think_time,
-                    seed,
-                    results,
-                )
-                for n in range(concurrency)
-            )
-        )
-        elapsed = time.perf_counter() - started
-    return results, elapsed
-
-
-def _percentiles(values: Sequence[float]) -> dict[str, float]:
-    if len(values) < 2:
-        only = values[0] if values else float("nan")
-        return {"p50": only, "p95": only, "p99": only, "max": only}
-    cuts = statistics.quantiles(values, n=100, method="inclusive")
-    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": max(values)}
-
-
-def report(results: Results, elapsed: float, args: argparse.Namespace, url: str) -> str:
-    turns = len(results.latencies)
-    errors = sum(results.errors.values())
-    ms = {k: v * 1000 for k, v in _percentiles(results.latencies).items()}
-    lines = [
-        f"Load test against {url}",
-        f"  residents (concurrent):  {args.concurrency}",
-        f"  duration:                {elapsed:.1f} s (asked {args.duration:.0f} s)",
-        f"  think time between turns:{args.think_time:>6.2f} s",
-        f"  conversations finished:  {results.conversations}",
-        f"  messages answered:       {turns}",
-        f"  messages per second:     {turns / elapsed:.1f}" if elapsed else "",
-        f"  turn latency p50:        {ms['p50']:.0f} ms",
-        f"  turn latency p95:        {ms['p95']:.0f} ms",
-        f"  turn latency p99:        {ms['p99']:.0f} ms",
-        f"  turn latency max:        {ms['max']:.0f} ms",
-        f"  empty replies:           {results.empty_replies}",
-        f"  errors:                  {errors}"
-        + (
-            f"  ({', '.join(f'{k}: {v}' for k, v in results.errors.most_common())})"
-            if errors
-            else ""
-        ),
-    ]
-    return "\n".join(line for line in lines if line)
-
-
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="Rasa server (default: http://127.0.0.1:RASA_PORT)")
-    parser.add_argument("--concurrency", type=int, default=20, help="simulated residents (20)")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load (60)")
-    parser.add_argument("--think-time", type=float, default=0.0, help="pause between turns (0)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per message (60)")
-    parser.add_argument("--seed", type=int, default=2026, help="which scripts residents pick")
-    args = parser.parse_args(argv)
-    if not 1 <= args.concurrency <= 200:
-        parser.error("--concurrency must be between 1 and 200")
-    if not 1 <= args.duration <= 3600:
-        parser.error("--duration must be between 1 and 3600 seconds")
-    if not 0 <= args.think_time <= 60:
-        parser.error("--think-time must be between 0 and 60 seconds")
-    if not 1 <= args.timeout <= 600:
-        parser.error("--timeout must be between 1 and 600 seconds")
-    if args.url is not None:
-        parts = urlsplit(args.url)
-        if parts.scheme not in ("http", "https") or parts.hostname not in LOOPBACK_HOSTS:
-            parser.error(
-                "--url must be an http(s) address on this machine, e.g. http://127.0.0.1:5005"
-            )
-        args.url = args.url.rstrip("/")
-    return args
-
-
 @contextlib.contextmanager
-def _target(args: argparse.Namespace, default_url: str) -> Iterator[str]:
-    """The Rasa URL to load: the given or running one, else a stack started for this run."""
-    url = args.url or default_url
-    if _reachable(url):
-        yield url
-        return
+def _assistant(args: argparse.Namespace, run: Run) -> Iterator[tuple[str, Any]]:
+    """The assistant's URL and, when this run started it, its Stack (for liveness checks)."""
     if args.url:
-        raise StackError(f"No Rasa server answers at {url}. Start it with `make run`.")
-    print(f"No assistant answers at {url}; starting one on free ports for this run...", flush=True)
+        if not _reachable(args.url):
+            raise StackError(f"No Rasa server answers at {args.url}. Start it with `make run`.")
+        run.assistant = f"already running at {args.url} (judged as the {args.profile} profile)"
+        yield args.url, None
+        return
+    print(f"Starting the assistant ({args.profile} profile) on free ports...", flush=True)
     rasa_port, action_port, demo_port = free_ports(3)
-    stack: Stack
     with running_stack(
         MODEL_PATH,
         rasa_port=rasa_port,
         action_port=action_port,
         demo_port=demo_port,
+        # Each simulated resident's X-Forwarded-For counts as their address (rate limits).
         env_overrides={"SANIC_PROXIES_COUNT": "1"},
+        profile=args.profile,
+        sanic_workers=args.sanic_workers,
+        action_workers=args.action_workers,
     ) as stack:
-        yield stack.rasa_url
+        run.assistant = (
+            f"{args.profile} profile started by this run at {stack.rasa_url}, "
+            f"{stack.rasa_workers} Rasa worker(s), {stack.action_workers} action server worker(s)"
+        )
+        run.workers = {"rasa": stack.rasa_workers, "actions": stack.action_workers}
+        yield stack.rasa_url, stack
+
+
+def _turns(names: Sequence[str], rounds: int, shift: int) -> Iterator[tuple[int, str]]:
+    """(round, server) in ABBA order: the first server of a round is the last of the one before,
+    so over the rounds neither always runs first, last or right after a start-up."""
+    for number in range(rounds):
+        order = list(names) if (number + shift) % 2 == 0 else list(reversed(names))
+        for name in order:
+            yield number, name
+
+
+def measure(args: argparse.Namespace, run: Run, metadata: dict[str, str]) -> None:
+    """Start what is needed, run every phase, stop everything again."""
+    with contextlib.ExitStack() as started:
+        targets: dict[str, tuple[str, tuple[Script, ...], Any]] = {}
+        if not args.skip_reference:
+            port = free_ports(1)[0]
+            print("Starting the reference bot (rasa init)...", flush=True)
+            reference = started.enter_context(running_reference(port))
+            run.reference = (
+                f"bare `rasa init` bot, Rasa {reference.version}, one process at {reference.url}"
+            )
+            targets["reference"] = (reference.url, REFERENCE_SCRIPTS, reference)
+        url, stack = started.enter_context(_assistant(args, run))
+        targets["assistant"] = (url, SCRIPTS, stack)
+
+        def alive() -> None:
+            for _, _, process in targets.values():
+                if process is not None:
+                    process.check_alive()
+
+        for name, (target_url, scripts, _) in targets.items():
+            run.warm_up_errors[name] = asyncio.run(
+                warm_up(target_url, scripts[:WARM_UP], timeout=args.timeout, metadata=metadata)
+            )
+        stretch = args.duration / args.rounds
+        names = [name for name in ("reference", "assistant") if name in targets]
+        for shift, load in enumerate(("closed", "open")):
+            parts: dict[str, list[PhaseResult]] = {name: [] for name in names}
+            meters = run.cpu.setdefault(load, {name: CpuMeter() for name in names})
+            for number, name in _turns(names, args.rounds, shift):
+                target_url, scripts, _ = targets[name]
+                alive()
+                waited, quiet = settle(SETTLE_SECONDS)
+                run.settling.append(
+                    {
+                        "load": load,
+                        "round": number,
+                        "server": name,
+                        "waited": round(waited, 1),
+                        "quiet": quiet,
+                    }
+                )
+                what = (
+                    f"{args.concurrency} residents"
+                    if load == "closed"
+                    else f"{args.rate:g} messages/s"
+                )
+                print(
+                    f"{load.capitalize()} loop on the {name}, turn {number + 1} of "
+                    f"{args.rounds}: {what}, {stretch:g} s...",
+                    flush=True,
+                )
+                seed = args.seed * 100 + number  # each round its own, the same for both servers
+                drive, pace = (
+                    (closed_loop, {"residents": args.concurrency})
+                    if load == "closed"
+                    else (open_loop, {"rate": args.rate})
+                )
+                coroutine = drive(
+                    target_url,
+                    scripts,
+                    duration=stretch,
+                    timeout=args.timeout,
+                    seed=seed,
+                    metadata=metadata,
+                    **pace,
+                )
+                meters[name].start()
+                try:
+                    parts[name].append(asyncio.run(coroutine))
+                finally:
+                    meters[name].stop()
+            results = {name: merged(parts[name]) for name in names}
+            if load == "closed":
+                run.closed = results
+            else:
+                run.open = results
+        alive()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,28 +604,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"Invalid setting: {error}", file=sys.stderr)
         return 2
+    run = Run(started=dt.datetime.now(dt.timezone.utc), args=args)
     try:
-        with _target(args, settings.rasa_url) as url:
-            print(f"{args.concurrency} residents chatting for {args.duration:.0f} s...", flush=True)
-            results, elapsed = asyncio.run(
-                run_load(
-                    url,
-                    concurrency=args.concurrency,
-                    duration=args.duration,
-                    think_time=args.think_time,
-                    timeout=args.timeout,
-                    municipality=settings.default_municipality,
-                    seed=args.seed,
-                )
-            )
-    except StackError as error:
-        print(f"Could not reach or start the assistant:\n{error}", file=sys.stderr)
+        measure(args, run, {"municipality": settings.default_municipality})
+    except (StackError, ReferenceBotError) as error:
+        print(f"Could not start or reach a server:\n{error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
-    print(report(results, elapsed, args, url))
-    return 1 if sum(results.errors.values()) else 0
+    print()
+    print(report(run))
+    path = write_results(run, args.results_dir)
+    print(f"\nResults: {path} (and {path.parent / 'bench-latest.json'})")
+    if run.error_count:
+        print(f"{run.error_count} messages failed: see the errors above.", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
@@ -28,11 +29,15 @@ import yaml
 from aiohttp import web
 from psycopg2 import sql
 
+from assistant.console.accounts import AccountStore
+from assistant.console.schema import ensure_schema
 from assistant.content import MUNICIPALITIES_DIR
 from assistant.handoff.hours import WEEKDAYS
 from assistant.sandbox.server import VARIABLES as SANDBOX_VARIABLES
-from assistant.stack import Stack, StackError, free_ports, running_stack
+from assistant.sql import engine_for
+from assistant.stack import Stack, StackError, channel_secrets, free_ports, running_stack
 from tests.browser import browser  # noqa: F401 - the fixture, for every browser test
+from tests.compose_files import COMPOSE_FILE, ENV_EXAMPLE
 from tests.sandbox.serving import serving
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +56,10 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SANDBOX_CREDENTIALS = {
     name: os.environ.setdefault(name, secrets.token_urlsafe(16))
     for name in SANDBOX_VARIABLES.values()
+}
+# The WhatsApp and phone channels' secrets the test stack runs with, so tests can sign webhooks.
+CHANNEL_SECRETS = {
+    name: os.environ.setdefault(name, value) for name, value in channel_secrets(os.environ).items()
 }
 
 
@@ -207,3 +216,47 @@ async def silent_url() -> AsyncIterator[str]:
             yield url
         finally:
             release.set()
+
+
+@pytest.fixture
+def employee(assistant_stack: Stack) -> Iterator[tuple[str, str]]:
+    """A KCC employee of Utrecht (the stack's default municipality) with a console account in
+    the running assistant's database: (username, password)."""
+    assert assistant_stack.settings is not None
+    engine = engine_for(assistant_stack.settings.handoff_database_url)
+    ensure_schema(engine)
+    username, password = f"sanne{secrets.token_hex(3)}", secrets.token_urlsafe(16)
+    AccountStore(engine).create(
+        username, display_name="Sanne", password=password, municipalities=("utrecht",)
+    )
+    try:
+        yield username, password
+    finally:
+        engine.dispose()
+
+
+# --- the deployment files (tests/compose_files.py) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def compose() -> dict[str, Any]:
+    content = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(content, dict), "docker-compose.yml must be a YAML mapping"
+    return content
+
+
+@pytest.fixture(scope="session")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+@pytest.fixture(scope="session")
+def documented_variables() -> dict[str, str]:
+    documented = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, sep, value = line.partition("=")
+            assert sep, f"deploy/.env.example: not NAME=value: {line!r}"
+            documented[name.strip()] = value.strip()
+    return documented

@@ -4,11 +4,12 @@ production (docker-compose.yml, Dockerfile, deploy/).
 On one machine: the running stack answers a resident, and start-up problems (a port in use, a
 process that dies) are reported clearly instead of hanging. In production there is no Docker
 engine on the development and CI machines, so the compose file is checked
-structurally: the six services, their images, health checks and start order, secrets only from
-the environment and every variable documented in deploy/.env.example. The production endpoints
+structurally: the seven services, their images, health checks and start order, secrets only from
+the environment and every variable documented in deploy/.env.example, and that rasa and actions
+can be scaled behind the proxy (its nginx.conf: tests/test_proxy.py). The production endpoints
 file is read with Rasa's own reader and its tracker store and lock store are exercised against
-the real PostgreSQL and Redis. When the `docker compose` CLI is installed, it validates the file
-as well.
+the real PostgreSQL and Redis. When the `docker compose` CLI is installed, it validates the
+file as well.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import socket
 import subprocess
@@ -24,7 +24,6 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,72 +32,34 @@ import pytest
 import yaml
 
 from assistant.stack import PortInUseError, Stack, StackError, free_ports, running_stack
+from tests.compose_files import (
+    COMPOSE_FILE,
+    REPO_ROOT,
+    command_of,
+    environment_of,
+    strings_of,
+)
 from tests.residents import resident_headers
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-ENV_EXAMPLE = REPO_ROOT / "deploy" / ".env.example"
 PRODUCTION_ENDPOINTS = REPO_ROOT / "deploy" / "endpoints.production.yml"
 
-SERVICES = {"rasa", "actions", "webchat", "retention", "redis", "postgres"}
+SERVICES = {"rasa", "actions", "webchat", "retention", "redis", "postgres", "proxy"}
 OUR_SERVICES = {"rasa", "actions", "webchat", "retention"}  # built from this repository
 # What the Python services need at run time inside the image.
 IMAGE_DIRECTORIES = {"assistant", "actions", "channels", "rasa_sdk_plugins", "webchat", "models"}
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE", re.IGNORECASE)
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE|_KEY$", re.IGNORECASE)
+# The secrets of channels a deployment may go without: empty means the channel is off.
+OPTIONAL_CHANNEL_SECRETS = {
+    "WHATSAPP_APP_SECRET",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_ACCESS_TOKEN",
+    "TWILIO_AUTH_TOKEN",
+    "AUDIOCODES_TOKEN",
+    "VOICE_CALLER_KEY",
+}
 # ${NAME}, ${NAME:-default}, ${NAME:?message}; "$$" escapes compose interpolation.
 COMPOSE_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Z_][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 RASA_VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
-
-
-@pytest.fixture(scope="module")
-def compose() -> dict[str, Any]:
-    content = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-    assert isinstance(content, dict), "docker-compose.yml must be a YAML mapping"
-    return content
-
-
-@pytest.fixture(scope="module")
-def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return compose["services"]
-
-
-@pytest.fixture(scope="module")
-def documented_variables() -> dict[str, str]:
-    documented = {}
-    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, sep, value = line.partition("=")
-            assert sep, f"deploy/.env.example: not NAME=value: {line!r}"
-            documented[name.strip()] = value.strip()
-    return documented
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield str(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
-
-
-def _environment(service: dict[str, Any]) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return {str(k): str(v) for k, v in env.items()}
-
-
-def _command(service: dict[str, Any]) -> list[str]:
-    command = service.get("command") or []
-    words = shlex.split(command) if isinstance(command, str) else list(command)
-    if words[:2] == ["sh", "-c"]:  # a shell command line: look at the words it runs
-        words = shlex.split(words[2])
-    return [w for w in words if w != "exec"]
 
 
 def _dockerfile(service: dict[str, Any]) -> Path:
@@ -213,7 +174,9 @@ def test_make_run_says_which_port_is_taken() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_make_bench_reports_throughput_latency_and_errors(assistant_stack: Stack) -> None:
+def test_make_bench_reports_throughput_latency_and_errors(
+    assistant_stack: Stack, tmp_path: Path
+) -> None:
     result = subprocess.run(
         [
             sys.executable,
@@ -224,6 +187,11 @@ def test_make_bench_reports_throughput_latency_and_errors(assistant_stack: Stack
             "2",
             "--duration",
             "3",
+            # The reference bot is measured by make bench itself; its first training would
+            # take a minute of this test, and the results would replace make bench's.
+            "--skip-reference",
+            "--results-dir",
+            str(tmp_path),
         ],
         capture_output=True,
         text=True,
@@ -240,7 +208,7 @@ def test_make_bench_reports_throughput_latency_and_errors(assistant_stack: Stack
 # --- the compose file ---------------------------------------------------------------------------
 
 
-def test_compose_defines_the_six_services_with_an_image(
+def test_compose_defines_the_seven_services_with_an_image(
     services: dict[str, dict[str, Any]],
 ) -> None:
     assert set(services) == SERVICES
@@ -265,7 +233,9 @@ def test_services_start_only_after_what_they_need_is_healthy(
 ) -> None:
     needs = {
         "rasa": {"actions", "postgres", "redis"},
-        "webchat": {"rasa"},
+        "proxy": {"rasa"},
+        # The demo page's chat reaches Rasa through the proxy.
+        "webchat": {"proxy"},
         "retention": {"postgres"},
     }
     for name, service in services.items():
@@ -280,7 +250,7 @@ def test_services_start_only_after_what_they_need_is_healthy(
 def test_rasa_runs_the_trained_model_with_the_production_endpoints(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    command = _command(services["rasa"])
+    command = command_of(services["rasa"])
     assert command[:4] == ["python", "-m", "rasa", "run"]
 
     def option(flag: str) -> str:
@@ -298,10 +268,13 @@ def test_rasa_runs_the_trained_model_with_the_production_endpoints(
 def test_retention_purges_daily_in_the_database_rasa_keeps_conversations_in(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    command = _command(services["retention"])
+    command = command_of(services["retention"])
     assert command[:3] == ["python", "-m", "assistant.retention"]
     assert float(command[command.index("--every-hours") + 1]) <= 24
-    retention_env, rasa_env = _environment(services["retention"]), _environment(services["rasa"])
+    retention_env, rasa_env = (
+        environment_of(services["retention"]),
+        environment_of(services["rasa"]),
+    )
     for name in ("POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER"):
         assert retention_env.get(name) == rasa_env[name], f"retention: {name} differs from rasa"
     assert retention_env.get("POSTGRES_PASSWORD") == rasa_env["POSTGRES_PASSWORD"]
@@ -314,7 +287,7 @@ def test_the_commands_run_code_and_files_that_are_in_the_image(
     for name in OUR_SERVICES:
         copied = _copied_paths(_dockerfile(services[name]))
         assert copied >= IMAGE_DIRECTORIES, f"{name}: the image lacks {IMAGE_DIRECTORIES - copied}"
-        command = _command(services[name])
+        command = command_of(services[name])
         module = command[command.index("-m") + 1]
         if module == "rasa_sdk":
             package = command[command.index("--actions") + 1]
@@ -350,13 +323,16 @@ def test_dockerignore_keeps_the_model_and_drops_local_state() -> None:
 
 def test_no_secret_is_written_in_the_compose_file(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
-        for key, value in _environment(service).items():
+        for key, value in environment_of(service).items():
             if SECRET_NAME.search(key):
                 match = COMPOSE_VARIABLE.fullmatch(value)
+                if key in OPTIONAL_CHANNEL_SECRETS:  # off when empty, never a written value
+                    assert match and (match.group(2), match.group(3)) == (":-", ""), key
+                    continue
                 assert match and match.group(2) == ":?", (
                     f"{name}.{key} must be a required variable like ${{{key}:?set {key}}}"
                 )
-    for text in _strings(services):
+    for text in strings_of(services):
         # A password inside a URL (user:password@host) must be a required variable too.
         marked = COMPOSE_VARIABLE.sub(
             lambda m: "REQUIREDVARIABLE" if m.group(2) == ":?" else "VALUE", text
@@ -371,7 +347,7 @@ def test_every_variable_is_documented_and_secrets_have_no_default(
     compose: dict[str, Any], documented_variables: dict[str, str]
 ) -> None:
     used = {}
-    for text in _strings(compose):
+    for text in strings_of(compose):
         for match in COMPOSE_VARIABLE.finditer(text):
             used[match.group(1)] = match.group(2)
     assert used, "the compose file takes its settings from the environment"
@@ -379,7 +355,8 @@ def test_every_variable_is_documented_and_secrets_have_no_default(
     assert not missing, f"add {missing} to deploy/.env.example"
     for name, operator in used.items():
         if SECRET_NAME.search(name):
-            assert operator == ":?", f"{name} must be required (${{{name}:?...}})"
+            if name not in OPTIONAL_CHANNEL_SECRETS:
+                assert operator == ":?", f"{name} must be required (${{{name}:?...}})"
             assert documented_variables[name] == "", f".env.example must not hold a {name}"
 
 
@@ -393,7 +370,8 @@ def test_postgres_and_redis_keep_their_data_in_volumes(
 
 
 def test_only_the_public_services_publish_ports(services: dict[str, dict[str, Any]]) -> None:
-    assert {name for name, s in services.items() if s.get("ports")} == {"rasa", "webchat"}
+    # Rasa (residents and the console) only through the proxy; the demo page on its own.
+    assert {name for name, s in services.items() if s.get("ports")} == {"proxy", "webchat"}
 
 
 # --- the production endpoints file ------------------------------------------------------------
@@ -403,15 +381,15 @@ def test_production_endpoints_use_postgres_tracker_and_redis_lock_store(
     services: dict[str, dict[str, Any]],
 ) -> None:
     endpoints = yaml.safe_load(PRODUCTION_ENDPOINTS.read_text(encoding="utf-8"))
-    assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"
+    assert endpoints["action_endpoint"]["url"] == "http://proxy:5055/webhook"
     tracker = endpoints["tracker_store"]
     assert (tracker["type"], tracker["dialect"]) == ("SQL", "postgresql")
     assert endpoints["lock_store"]["type"] == "redis"
     for section in (tracker, endpoints["lock_store"]):
         assert RASA_VARIABLE.fullmatch(str(section["password"])), "password from the environment"
     # Rasa fills ${NAME} from the rasa container's environment: each one must be set there.
-    rasa_env = _environment(services["rasa"])
-    used = {name for value in _strings(endpoints) for name in RASA_VARIABLE.findall(value)}
+    rasa_env = environment_of(services["rasa"])
+    used = {name for value in strings_of(endpoints) for name in RASA_VARIABLE.findall(value)}
     missing = sorted(used - set(rasa_env))
     assert not missing, f"the rasa service does not set {missing}"
 

@@ -208,3 +208,24 @@ async def test_the_resident_on_one_process_and_the_employee_on_the_other(
         answer = await chat.ask("wat kost een paspoort")
         assert "€" in bot_text(answer), "the assistant answers again, on the first process"
         await ws.close()
+
+
+async def test_a_message_resent_to_the_other_process_is_not_answered_twice(
+    two_processes: tuple[Stack, Stack],
+) -> None:
+    """The widget resends what it has no ack for after reconnecting, maybe to the other
+    process (one was killed): the ids are shared through Redis, so nothing is answered twice."""
+    session = new_session_id()
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        chats = []
+        for stack in two_processes:
+            url = stack.rasa_url.replace("http://", "ws://") + "/webhooks/webchat/ws"
+            headers = {"Origin": stack.demo_url.rstrip("/"), **resident_headers()}
+            chat = Chat(await http.ws_connect(url, headers=headers))
+            await chat.hello(session)
+            chats.append(chat)
+        first = await chats[0].send_once("wat kost een rijbewijs", "resend-test-1")
+        assert [f for f in first if f["type"] == "bot"], first
+        repeat = await chats[1].send_once("wat kost een rijbewijs", "resend-test-1")
+        assert repeat == [{"type": "ack", "id": "resend-test-1", "state": "done"}]

@@ -7,38 +7,16 @@ Two headless Chromiums, each with a profile of its own; every wait is on a condi
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from assistant.console.accounts import AccountStore
-from assistant.console.schema import ensure_schema
-from assistant.sql import engine_for
 from assistant.stack import Stack
 from tests.browser import assert_no_violations, chromium, css, wait
 from tests.channels.widget import ask, bot_messages, open_chat_with_keyboard, open_demo
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture
-def employee(assistant_stack: Stack) -> Iterator[tuple[str, str]]:
-    """A console account in the stack's database: (username, password)."""
-    assert assistant_stack.settings is not None
-    engine = engine_for(assistant_stack.settings.handoff_database_url)
-    ensure_schema(engine)
-    username, password = f"sanne{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-    AccountStore(engine).create(
-        username, display_name="Sanne", password=password, municipalities=("utrecht",)
-    )
-    try:
-        yield username, password
-    finally:
-        engine.dispose()
 
 
 def texts(driver: WebDriver, selector: str) -> list[str]:

@@ -763,11 +763,53 @@
     send({ type: "hello", session_id: sessionId, municipality: municipality || null });
   }
 
+  // Messages sent without an "ack" yet. A connection can drop after a message left and before
+  // its answer came (a server restarting, a mobile network): after reconnecting they are sent
+  // again with the same id, and the server answers each id once, whichever server it reaches.
+  var outbox = [];
+  var RESEND_PENDING_MS = 15000; // an earlier copy is still being answered: ask again later
+
+  function newMessageId() {
+    var bytes = new Uint8Array(12);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return ("0" + b.toString(16)).slice(-2);
+      })
+      .join("");
+  }
+
+  function resendOutbox() {
+    outbox.forEach(function (frame) {
+      send(frame);
+    });
+  }
+
+  function acknowledged(frame) {
+    var waiting = outbox.filter(function (sent) {
+      return sent.id === frame.id;
+    })[0];
+    if (!waiting) {
+      return;
+    }
+    if (frame.state === "pending") {
+      window.setTimeout(function () {
+        if (outbox.indexOf(waiting) !== -1 && ready) {
+          send(waiting);
+        }
+      }, RESEND_PENDING_MS);
+      return;
+    }
+    outbox.splice(outbox.indexOf(waiting), 1);
+  }
+
   function sendMessage(frame, shownText) {
+    frame.id = newMessageId();
     if (!ready || !send(frame)) {
       showInputError(T.offline);
       return false;
     }
+    outbox.push(frame);
     residentStoppedTyping(true);
     if (handoffState === "none") {
       setBusy(true); // until the assistant's typing active:false; a person answers in their own time
@@ -822,8 +864,12 @@
           }
         }
         scrollToEnd();
+        resendOutbox();
         break;
       }
+      case "ack":
+        acknowledged(frame);
+        break;
       case "handoff":
         showHandoff(frame);
         break;
@@ -860,6 +906,7 @@
         break;
       case "error":
         setBusy(false); // the last frame was refused, or the assistant failed: no answer follows
+        outbox = []; // answered with this error: sending them again would only repeat it
         if (typeof frame.message === "string") {
           notice(frame.message);
         }

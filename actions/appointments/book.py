@@ -50,6 +50,7 @@ from actions.forms import (
     TransactionForm,
     abandon,
     end_form,
+    read_answer,
     said,
 )
 from actions.municipality import municipality_for
@@ -142,12 +143,7 @@ class ValidateAppointmentBookForm(MomentQuestions, TransactionForm):
     async def extract_appointment_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED) != NAME:
-            return {}
-        name = name_in(said(tracker))
-        if name is None:
-            dispatcher.utter_message(response="utter_appointment_name_invalid")
-        return {NAME: name}
+        return read_answer(dispatcher, tracker, NAME, name_in, "utter_appointment_name_invalid")
 
     async def extract_appointment_contact(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

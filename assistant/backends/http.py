@@ -4,15 +4,18 @@ Modelled on python-twentemilieu's `_request`: a client is given an aiohttp sessi
 process) or opens its own, and closes only a session it opened. Every call goes through
 `JsonClient.request`, so timeouts and the mapping of failures onto `errors` live in one place.
 A standard's particulars are hooks, not overrides of `request`: `request_headers` (auth and
-headers that depend on the method), `error_code` (the vendor's code in a refusal) and
-`error_detail` (the vendor's text for a 5xx).
+headers that depend on the method), `error_code` (the vendor's code in a refusal),
+`error_detail` (the vendor's text for a 5xx) and `retry_delay` (whether a failed attempt is
+tried again, and after how long).
 
-A resident waits at most `timeout` seconds for one call, retry included. An idempotent request
-(GET, HEAD, DELETE, PUT) is tried once more, within what is left of that time, only when the
-connection failed (refused, reset, dropped) or a gateway answered 502, 503 or 504: then a second
-try has a real chance. A timeout is not retried: the backend is slow rather than briefly away,
-and a second wait would double the resident's. A POST or PATCH is never repeated, so nothing is
-booked or filed twice by the client.
+A resident waits at most `timeout` seconds for one call, retries included. By default an
+idempotent request (GET, HEAD, DELETE, PUT) is tried once more, at once and within what is left
+of that time, only when the connection failed (refused, reset, dropped) or a gateway answered
+502, 503 or 504: then a second try has a real chance. A timeout is never retried: the backend is
+slow rather than briefly away, and a second wait would double the resident's. By default a POST
+or PATCH is never repeated, so nothing is booked or filed twice by the client; a standard whose
+vendor documents that a refused write was not carried out (WhatsApp's 429 and 5xx) may say
+otherwise in its `retry_delay`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json as jsonlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -34,12 +38,35 @@ RETRIES = 1
 RETRY_STATUSES = frozenset({502, 503, 504})
 
 
-class _Transient(Exception):
-    """A failure worth one more try of an idempotent request; carries the error to raise."""
+@dataclass(frozen=True)
+class FailedAttempt:
+    """One attempt that failed in a way another attempt might not: what `retry_delay` decides on.
 
-    def __init__(self, error: BackendUnavailable) -> None:
+    `status` is None when the connection failed (refused, reset, dropped); otherwise it is a 5xx
+    or 429, and `headers` are the response's (Retry-After). `error` is what the call raises when
+    no other attempt follows.
+    """
+
+    method: str
+    number: int  # 1 for the first attempt
+    status: int | None
+    headers: Mapping[str, str]
+    error: BackendUnavailable | BackendRejected
+
+
+class _Retryable(Exception):
+    """Carries a failed attempt from `_once` to `request`, which asks `retry_delay` about it."""
+
+    def __init__(
+        self,
+        error: BackendUnavailable | BackendRejected,
+        status: int | None,
+        headers: Mapping[str, str],
+    ) -> None:
         super().__init__(str(error))
         self.error = error
+        self.status = status
+        self.headers = headers
 
 
 class JsonClient:
@@ -77,6 +104,17 @@ class JsonClient:
         the logs (Qmatic sends it in a header). None by default: a 5xx body is rarely useful."""
         return None
 
+    def retry_delay(self, failed: FailedAttempt) -> float | None:
+        """Seconds to wait before another attempt after `failed`, or None to raise its error.
+
+        By default an idempotent request gets one more, immediate, attempt when the connection
+        failed or a gateway answered 502, 503 or 504; nothing else is repeated. Whatever this
+        returns, no attempt starts after the call's one timeout has run out.
+        """
+        if failed.method not in IDEMPOTENT or failed.number > RETRIES:
+            return None
+        return 0.0 if failed.status is None or failed.status in RETRY_STATUSES else None
+
     async def request(
         self,
         method: str,
@@ -96,14 +134,20 @@ class JsonClient:
         url = path if absolute else self.base_url + path.lstrip("/")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout
-        attempts = 1 + (RETRIES if method.upper() in IDEMPOTENT else 0)
-        for attempt in range(1, attempts + 1):
+        number = 0
+        while True:
+            number += 1
             try:
                 return await self._once(method, url, params, json, data, headers, deadline)
-            except _Transient as transient:
-                if attempt == attempts or loop.time() >= deadline:
-                    raise transient.error from None
-        raise AssertionError("unreachable")  # pragma: no cover
+            except _Retryable as failed:
+                attempt = FailedAttempt(
+                    method.upper(), number, failed.status, failed.headers, failed.error
+                )
+                delay = self.retry_delay(attempt)
+                if delay is None or loop.time() + delay >= deadline:
+                    raise failed.error from None
+                if delay > 0:
+                    await asyncio.sleep(delay)
 
     async def _once(
         self,
@@ -140,22 +184,23 @@ class JsonClient:
                 status = response.status
                 if status >= 500:
                     detail = self.error_detail(status, body, response.headers)
-                    error = BackendUnavailable(
+                    unavailable = BackendUnavailable(
                         self.system,
                         f"{method} {url} answered {status}" + (f": {detail}" if detail else ""),
                     )
-                    if status in RETRY_STATUSES:
-                        raise _Transient(error)
-                    raise error
+                    raise _Retryable(unavailable, status, response.headers)
                 if status == 404:
                     raise NotFound(self.system, f"{method} {url} answered 404")
                 if status >= 400:
-                    raise BackendRejected(
+                    rejected = BackendRejected(
                         self.system,
                         f"{method} {url} answered {status}",
                         status=status,
                         code=self.error_code(status, body, response.headers),
                     )
+                    if status == 429:
+                        raise _Retryable(rejected, status, response.headers)
+                    raise rejected
                 if raw and body is None:
                     raise BackendUnavailable(self.system, f"{method} {url} answered no JSON")
                 return body
@@ -163,7 +208,7 @@ class JsonClient:
         except asyncio.TimeoutError as error:
             raise self._failed(method, url, error) from None
         except aiohttp.ClientConnectionError as error:
-            raise _Transient(self._failed(method, url, error)) from None
+            raise _Retryable(self._failed(method, url, error), None, {}) from None
         except aiohttp.ClientError as error:
             raise self._failed(method, url, error) from None
 

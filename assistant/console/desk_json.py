@@ -32,6 +32,7 @@ CHANNEL_NAMES = {
     "webchat": "Webchat",
     "whatsapp": "WhatsApp",
     "voice": "Telefoon",
+    "audiocodes": "Telefoon",
     "telefoon": "Telefoon",
     "rest": "Testkanaal",
 }
@@ -78,11 +79,13 @@ def waiting_json(handoff: Handoff) -> dict[str, Any]:
     }
 
 
-def held_json(handoff: Handoff) -> dict[str, Any]:
+def held_json(handoff: Handoff, reply_until: dt.datetime | None = None) -> dict[str, Any]:
+    """`reply_until`: until when the employee can write (WhatsApp's 24-hour window)."""
     return {
         **waiting_json(handoff),
         "employee": handoff.employee_name or "",
         "taken_at": _iso(handoff.taken_at),
+        "reply_until": _iso(reply_until),
     }
 
 
@@ -121,10 +124,11 @@ async def desk_state(desk: Desk, employee: Employee) -> DeskState:
     )
     mine = [handoff for handoff in held if handoff.employee_id == employee.id]
     theirs = [handoff for handoff in held if handoff.employee_id != employee.id]
+    windows = await asyncio.gather(*(desk.reply_until(h.conversation_id) for h in mine))
     body = {
         "now": _iso(dt.datetime.now(dt.timezone.utc)),
         "queue": [waiting_json(handoff) for handoff in queue],
-        "mine": [held_json(handoff) for handoff in mine],
+        "mine": [held_json(handoff, until) for handoff, until in zip(mine, windows, strict=True)],
         "held": [held_json(handoff) for handoff in theirs],
         "callbacks": [callback_json(callback) for callback in callbacks],
     }

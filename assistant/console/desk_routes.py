@@ -48,7 +48,7 @@ from assistant.console.desk_json import (
 )
 from assistant.console.live import LiveOptions, add_live_route, stay_logged_in
 from assistant.console.pages import STATIC_DIR
-from assistant.handoff.desk import AlreadyTaken, Desk, Employee, NotAllowed
+from assistant.handoff.desk import AlreadyTaken, Desk, Employee, NotAllowed, WindowClosed
 from assistant.handoff.store import Handoff, Status
 from assistant.ratelimit import Limit, RateLimiter, rate_limiter
 from assistant.settings import load_settings
@@ -61,6 +61,10 @@ ALREADY_TAKEN = "Een collega heeft dit gesprek al overgenomen."
 STOPPED_WAITING = "Deze inwoner wacht niet meer. Het gesprek staat niet meer in de wachtrij."
 NOT_YOURS = "Dit gesprek is niet (meer) van u. Een collega heeft het, of het is afgesloten."
 CLOSED = "Dit gesprek is al afgesloten."
+WINDOW_CLOSED = (
+    "U kunt deze inwoner niet meer via WhatsApp schrijven: het laatste bericht is meer dan "
+    "24 uur oud. Geef het gesprek terug of sluit het af. Bel de inwoner als dat nodig is."
+)
 NO_SUCH_CALLBACK = "Dit terugbelverzoek bestaat niet, of is van een andere gemeente."
 CALLBACK_DONE = "Een collega heeft dit terugbelverzoek al afgehandeld."
 TOO_MANY = "U stuurt veel berichten kort na elkaar. Wacht even en probeer het dan opnieuw."
@@ -139,13 +143,15 @@ def desk_routes(
         except AlreadyTaken:
             handoff = await asyncio.to_thread(desk.store.get, handoff_id)
             if handoff is not None and handoff.employee_id == employee.id and _taken(handoff):
-                return web.json_response({"conversation": held_json(handoff)})  # a double click
+                until = await desk.reply_until(handoff.conversation_id)  # a double click
+                return web.json_response({"conversation": held_json(handoff, until)})
             if handoff is not None and handoff.status is Status.CLOSED:
                 return refuse(409, STOPPED_WAITING)
             return refuse(409, ALREADY_TAKEN)
         except NotAllowed:
             return await refusal_for(handoff_id, employee)
-        return web.json_response({"conversation": held_json(taken)})
+        until = await desk.reply_until(taken.conversation_id)
+        return web.json_response({"conversation": held_json(taken, until)})
 
     async def transcript(_: web.Request, handoff_id: str, employee: Employee) -> web.Response:
         found = await desk.transcript(handoff_id, employee)
@@ -166,7 +172,10 @@ def desk_routes(
         text = employee_text((await json_object(request)).get("text"))
         if not await limiter.allow(f"send:{employee.id}", message_limit):
             return web.json_response({"error": TOO_MANY}, status=429, headers={"Retry-After": "60"})
-        line = await desk.send(handoff_id, employee, text)
+        try:
+            line = await desk.send(handoff_id, employee, text)
+        except WindowClosed:
+            return refuse(422, WINDOW_CLOSED)
         _forget_typing(employee, handoff_id)
         return web.json_response({"line": line.as_json()}, status=201)
 

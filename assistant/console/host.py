@@ -9,13 +9,17 @@ stops the console's own aiohttp server with Rasa's.
 
 `make run` serves the console on http://127.0.0.1:8070/ (CONSOLE_HOST, CONSOLE_PORT). With
 several Rasa processes, each serves it; they share accounts, sessions and the queue in
-PostgreSQL and the live events in Redis, so an employee may use any of them.
+PostgreSQL and the live events in Redis, so an employee may use any of them. That includes the
+Sanic workers of one Rasa instance (SANIC_WORKERS): each is a process of its own that starts
+this listener, all on the same CONSOLE_PORT, which SO_REUSEPORT allows; the kernel then spreads
+the employees' connections over them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -33,6 +37,9 @@ from assistant.weblog import quiet_client_errors
 logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
+# Every worker of a Rasa instance binds the console's port. Linux lets only processes of the same
+# user join a port this way, so no other account can take a share of the console's connections.
+REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
 
 
 class StaffConsole(InputChannel):
@@ -65,7 +72,7 @@ class StaffConsole(InputChannel):
             )
             await self._runner.setup()
             host = os.environ.get("CONSOLE_HOST", DEFAULT_HOST)
-            await web.TCPSite(self._runner, host, config.port).start()
+            await web.TCPSite(self._runner, host, config.port, reuse_port=REUSE_PORT).start()
             logger.info("staff console listening on %s:%d", host, config.port)
 
         @console.listener("before_server_stop")

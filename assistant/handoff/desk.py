@@ -24,6 +24,8 @@ from assistant.transcript import EMPLOYEE, NOTICE, Line, lines, message_id
 
 # Events that change the queue or who holds what: every console hears of them.
 QUEUE_CHANGES = frozenset({"waiting", "joined", "assistant_back", "closed"})
+# The end of a window that closed already (`reply_until` when the channel cannot reach them).
+CLOSED_WINDOW = datetime.fromtimestamp(0, timezone.utc)
 
 
 class NotAllowed(Exception):
@@ -32,6 +34,11 @@ class NotAllowed(Exception):
 
 class AlreadyTaken(NotAllowed):
     """A colleague took the conversation first."""
+
+
+class WindowClosed(NotAllowed):
+    """The resident's channel no longer takes free messages (WhatsApp: 24 hours after the
+    resident's last message); the employee can still hand back or end the conversation."""
 
 
 @dataclass(frozen=True)
@@ -137,9 +144,20 @@ class Desk:
         tracker = await self.router.log.tracker(handoff.conversation_id)
         return lines(tracker.events) if tracker is not None else []
 
+    async def reply_until(self, conversation_id: str) -> datetime | None:
+        """Until when an employee can write to the resident: None when their channel sets no
+        limit (the web chat), else the end of its window (in the past once closed)."""
+        channel = self.router.push_channel(conversation_id)
+        if channel is None:
+            return None
+        return await channel.reply_until(conversation_id) or CLOSED_WINDOW
+
     async def send(self, handoff_id: str, employee: Employee, text: str) -> Line:
         handoff = await self._held_by(handoff_id, employee)
         at = datetime.now(timezone.utc)
+        until = await self.reply_until(handoff.conversation_id)
+        if until is not None and until <= at:
+            raise WindowClosed("the resident's channel takes no messages any more")
         await self.router.log.append(
             handoff.conversation_id,
             [BotUttered(text, metadata={EMPLOYEE: employee.name}, timestamp=at.timestamp())],

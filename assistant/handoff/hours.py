@@ -10,15 +10,18 @@ kcc:
     wednesday: "09:00-13:00"
   closed_on: [2026-12-24]     # extra closing days besides the public holidays
   queue_timeout_minutes: 5    # then the resident is offered a callback instead
+  phone_queue: "+31302860000" # callers asking for a person are transferred here (E.164 or sip:)
   open_on_public_holidays: false   # the default; a round-the-clock service says true
   standard_answers:           # texts an employee sends with one click
     - title: Begroeting
       text: "Goedendag, u spreekt met een medewerker van de gemeente. Waarmee kan ik u helpen?"
 ```
 
-"00:00-24:00" is a whole day. Public holidays (`assistant.backends.appointments.calendar`) are
-closed unless `open_on_public_holidays` is true. A callback
-requested outside hours is due on the next working day, which `next_opening` gives.
+The phone queue takes transferred calls in the same hours as the chats; a municipality without
+one gives callers the callback instead. "00:00-24:00" is a whole day. Public holidays
+(`assistant.backends.appointments.calendar`) are closed unless `open_on_public_holidays` is
+true. A callback requested outside hours is due on the next working day, which `next_opening`
+gives.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ MAX_TITLE_LENGTH = 60
 _SPAN = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*(?:([01]\d|2[0-3]):([0-5]\d)|(24:00))\s*$")
 # How far ahead `next_opening` looks; a year without any opening is a configuration error.
 _SEARCH_DAYS = 366
+# Where a call can be transferred: an E.164 number or a SIP address (RFC 3261 user@host).
+_PHONE_QUEUE = re.compile(r"\+[1-9]\d{6,14}|sips?:[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9.-]{1,253}")
 
 
 class KccConfigError(ValueError):
@@ -65,6 +70,7 @@ class Kcc:
     queue_timeout: dt.timedelta = DEFAULT_QUEUE_TIMEOUT
     open_on_public_holidays: bool = False
     standard_answers: tuple[StandardAnswer, ...] = ()
+    phone_queue: str | None = None
 
     def is_open(self, moment: dt.datetime) -> bool:
         local = _local(moment)
@@ -124,6 +130,7 @@ def parse_kcc(raw: Any) -> Kcc | None:
         "queue_timeout_minutes",
         "open_on_public_holidays",
         "standard_answers",
+        "phone_queue",
     }
     if unknown:
         raise KccConfigError(f"kcc: unknown key(s) {sorted(unknown)}")
@@ -133,7 +140,19 @@ def parse_kcc(raw: Any) -> Kcc | None:
         queue_timeout=_queue_timeout(raw.get("queue_timeout_minutes")),
         open_on_public_holidays=_holidays(raw.get("open_on_public_holidays", False)),
         standard_answers=_standard_answers(raw.get("standard_answers", [])),
+        phone_queue=_phone_queue(raw.get("phone_queue")),
     )
+
+
+def _phone_queue(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not _PHONE_QUEUE.fullmatch(raw):
+        raise KccConfigError(
+            'kcc.phone_queue: a phone number as "+31302860000" or a SIP address as '
+            f'"sip:kcc@pbx.example.nl", got {raw!r}'
+        )
+    return raw
 
 
 def _standard_answers(raw: Any) -> tuple[StandardAnswer, ...]:

@@ -14,6 +14,11 @@ notices on its way to the channel, to tell the consoles someone is waiting. Time
 the store, not sleeping tasks: `expire_unanswered` (run by every Rasa process now and then)
 closes what waited too long, each request in exactly one process, and lets the assistant offer
 a callback.
+
+A web chat holds a connection that reads the live bus. A channel without one (WhatsApp) gets
+what is said outside the resident's turn pushed to it instead: it registers a `PushChannel` for
+its conversation ids, and `publish` hands it every event the resident must read. Publishing
+happens once, in the process where it was said, so each message is pushed exactly once.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.shared.core.events import (
@@ -46,6 +51,20 @@ logger = logging.getLogger(__name__)
 HANDOFF_KEY = "handoff"
 # Run by the router when nobody took a request in time: offers a callback (actions/handoff.py).
 UNANSWERED_ACTION = "action_handoff_unanswered"
+# What a resident reads of the live events; the rest (typing, "waiting", their own messages)
+# a pushed channel has no use for.
+PUSHED_KINDS = frozenset({"employee", "joined", "assistant_back", "closed", "assistant"})
+
+
+class PushChannel(Protocol):
+    """A channel that delivers messages outside a resident's turn itself (WhatsApp)."""
+
+    async def push(self, event: LiveEvent) -> None:
+        """Deliver `event` (a kind in PUSHED_KINDS, with text) to the resident."""
+
+    async def reply_until(self, conversation_id: str) -> datetime | None:
+        """Until when the channel may still write to the resident (WhatsApp's 24-hour
+        customer-service window); None when it can no longer reach them."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,21 @@ class Router:
         self.bus = bus
         self.log = log
         self._municipalities = municipalities
+        self._pushed: dict[str, PushChannel] = {}
+
+    def register_push(self, prefix: str, channel: PushChannel) -> None:
+        """Push the live events of conversations whose id starts with `prefix` to `channel`."""
+        self._pushed[prefix] = channel
+
+    def push_channel(self, conversation_id: str) -> PushChannel | None:
+        return next(
+            (
+                channel
+                for prefix, channel in self._pushed.items()
+                if conversation_id.startswith(prefix)
+            ),
+            None,
+        )
 
     async def route(
         self, message: UserMessage, to_rasa: Callable[[UserMessage], Awaitable[Any]]
@@ -219,3 +253,10 @@ class Router:
             await self.bus.publish(event)
         except BusUnavailable as error:
             logger.error("handoff: live event %s not delivered: %s", event.kind, error)
+        channel = self.push_channel(event.conversation_id)
+        if channel is None or event.kind not in PUSHED_KINDS or not event.text:
+            return
+        try:
+            await channel.push(event)
+        except Exception:  # the tracker has it; the channel logs its own reason
+            logger.exception("handoff: live event %s not pushed to its channel", event.kind)

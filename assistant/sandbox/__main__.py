@@ -1,6 +1,6 @@
 """`python -m assistant.sandbox [--database-url URL] [--host HOST] [--port PORT]`.
 
-Serves the five stand-ins of `server.py` until stopped; the credentials they accept are read
+Serves the stand-ins of `server.py` until stopped; the credentials they accept are read
 from the SANDBOX_* environment variables only.
 """
 
@@ -24,8 +24,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     """Serve until interrupted; 2 (with the reason on stderr) when configuration is missing."""
     parser = argparse.ArgumentParser(
         prog="python -m assistant.sandbox",
-        description="Serve the back-office stand-ins: /zgw/, /jcc/, /qmatic/, /signalen/, "
-        "/openklant/; credentials from the SANDBOX_* environment variables.",
+        description="Serve the stand-ins of the back office and the channels: /zgw/, /jcc/, "
+        "/qmatic/, /signalen/, /openklant/, /whatsapp/, /twilio/; credentials from the "
+        "SANDBOX_* environment variables.",
     )
     parser.add_argument("--database-url", default="sqlite:///var/sandbox.sqlite")
     parser.add_argument("--host", default="127.0.0.1")

@@ -1,4 +1,4 @@
-"""The five stand-ins in one aiohttp server, as `python -m assistant.sandbox` (`make run`) runs it.
+"""The stand-ins in one aiohttp server, as `python -m assistant.sandbox` (`make run`) runs it.
 
 Each stand-in is mounted under its own prefix, so a client is configured exactly as for the real
 system, with the prefix in the base URL:
@@ -8,6 +8,8 @@ system, with the prefix in the base URL:
     /qmatic/     Qmatic Orchestra Calendar
     /signalen/   Signalen public API
     /openklant/  Open Klant (/openklant/klantinteracties/api/v1/...)
+    /whatsapp/   WhatsApp Cloud API, Meta's Graph API (/whatsapp/v19.0/{phone_number_id}/messages)
+    /twilio/     Twilio Messages API (/twilio/2010-04-01/Accounts/{AccountSid}/Messages.json)
 
 They share one database (each prefixes its own tables). `GET /` answers `{"status": "ok"}` for
 health checks. The credentials the stand-ins accept come only from the environment, never from a
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from assistant.sandbox import jcc, openklant, qmatic, signalen, zgw
+from assistant.sandbox import jcc, openklant, qmatic, signalen, twilio_messages, whatsapp, zgw
 from assistant.settings import ConfigError
 
 
@@ -36,6 +38,9 @@ class SandboxCredentials:
     jcc_secret: str = field(repr=False)
     qmatic_api_key: str = field(repr=False)
     openklant_token: str = field(repr=False)
+    whatsapp_token: str = field(repr=False)
+    twilio_account_sid: str
+    twilio_auth_token: str = field(repr=False)
 
 
 # Each field of SandboxCredentials and the environment variable it is read from.
@@ -46,6 +51,9 @@ VARIABLES = {
     "jcc_secret": "SANDBOX_JCC_SECRET",
     "qmatic_api_key": "SANDBOX_QMATIC_API_KEY",
     "openklant_token": "SANDBOX_OPENKLANT_TOKEN",
+    "whatsapp_token": "SANDBOX_WHATSAPP_TOKEN",
+    "twilio_account_sid": "SANDBOX_TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "SANDBOX_TWILIO_AUTH_TOKEN",
 }
 
 
@@ -60,7 +68,7 @@ def load_credentials(env: Mapping[str, str]) -> SandboxCredentials:
 
 
 def create_app(database_url: str, credentials: SandboxCredentials) -> web.Application:
-    """One application with the five stand-ins under their prefixes, on one database."""
+    """One application with every stand-in under its prefix, on one database."""
     zgw_clients = {credentials.zgw_client_id: credentials.zgw_secret}
     jcc_clients = {credentials.jcc_client_id: credentials.jcc_secret}
     stand_ins = {
@@ -69,6 +77,11 @@ def create_app(database_url: str, credentials: SandboxCredentials) -> web.Applic
         "/qmatic": qmatic.create_app(database_url, api_keys={credentials.qmatic_api_key}),
         "/signalen": signalen.create_app(database_url),
         "/openklant": openklant.create_app(database_url, tokens=[credentials.openklant_token]),
+        "/whatsapp": whatsapp.create_app(database_url, tokens=[credentials.whatsapp_token]),
+        "/twilio": twilio_messages.create_app(
+            database_url,
+            accounts={credentials.twilio_account_sid: credentials.twilio_auth_token},
+        ),
     }
     app = web.Application()
     app.router.add_get("/", _health)

@@ -1,6 +1,7 @@
 from rasa_sdk import Tracker
 
 from actions.fallback import earlier_fallbacks_in_a_row, suggestions
+from tests.actions.calls import action_call, responses, run
 
 DOMAIN = {
     "responses": {
@@ -59,3 +60,24 @@ def test_suggestions_follow_the_ranking_and_skip_non_topics() -> None:
 
 def test_without_a_ranking_common_topics_are_suggested() -> None:
     assert suggestions(tracker([]), DOMAIN) == ["document_apply", "appointment_book"]
+
+
+async def test_on_the_phone_the_menu_comes_after_the_second_miss_and_a_person_after_the_third() -> (
+    None
+):
+    first = [user("???")]
+    second = [*first, action("action_fallback"), action("action_listen"), user("???")]
+    third = [*second, action("action_fallback"), action("action_listen"), user("???")]
+    said = []
+    for events in (first, second, third):
+        for event in events:
+            if event["event"] == "user":
+                event["input_channel"] = "voice"
+        call = action_call("action_fallback", "???", "nlu_fallback")
+        call["tracker"]["events"] = [*call["tracker"]["events"][:-2], *events]
+        said.append(responses(await run(call)))
+    assert said == [
+        ["utter_fallback_rephrase"],
+        ["utter_fallback_suggest"],
+        ["utter_fallback_handoff"],
+    ]

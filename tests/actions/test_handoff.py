@@ -58,6 +58,45 @@ async def test_outside_the_hours_a_callback_is_offered_for_the_next_opening(
     assert slots_set(result) == {"handoff_offer": "callback"}
 
 
+def on_the_phone(call: dict, channel: str = "voice") -> dict:
+    """`call` as when the resident's last message came in by telephone."""
+    for event in call["tracker"]["events"]:
+        if event["event"] == "user":
+            event["input_channel"] = channel
+    return call
+
+
+@pytest.mark.parametrize("channel", ["voice", "audiocodes"])
+async def test_a_caller_is_transferred_to_the_phone_queue_with_the_topic(
+    monkeypatch: pytest.MonkeyPatch, channel: str
+) -> None:
+    at(monkeypatch, TUESDAY_MORNING)
+    call = action_call("action_handoff_offer", "ik wil een medewerker", "human_handoff")
+    call["tracker"]["events"][-2:-2] = [
+        {
+            "event": "user",
+            "text": "mijn paspoort is verlopen",
+            "parse_data": {"intent": {"name": "document_apply"}},
+        }
+    ]
+    result = await run(on_the_phone(call, channel))
+    (transfer,) = result["responses"]
+    assert transfer["response"] == "utter_handoff_transfer"
+    assert transfer["custom"]["transfer"]["number"] == "+31302860000"
+    assert transfer["custom"]["transfer"]["topic"]
+    assert slots_set(result) == {"handoff_offer": None}
+
+
+async def test_a_caller_outside_the_hours_is_offered_a_callback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at(monkeypatch, SATURDAY)
+    call = action_call("action_handoff_offer", "medewerker", "human_handoff")
+    result = await run(on_the_phone(call))
+    assert responses(result) == ["utter_handoff_closed"]
+    assert slots_set(result) == {"handoff_offer": "callback"}
+
+
 async def test_yes_to_a_chat_queues_the_conversation_with_its_question_masked(
     monkeypatch: pytest.MonkeyPatch, handoff_database: str
 ) -> None:

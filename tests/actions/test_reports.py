@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from actions.reports import FORM_SLOTS, NO_CONTACT, first_message_description
+from actions.reports import ADDRESS, FORM_SLOTS, NO_CONTACT, first_message_description
 from assistant.addresses import Address, address_in, postcode_in
 from assistant.backends.services import SERVICES
 from assistant.sandbox.db import engine_for
@@ -272,6 +272,42 @@ async def test_the_summary_shows_the_place_in_words_and_no_can_change_it() -> No
     ]
 
 
+async def test_a_location_shared_from_the_phone_is_the_place() -> None:
+    shared = {"latitude": 52.0907, "longitude": 5.1214, "name": "Neude", "address": "Neude 11"}
+    call = report_call("validate_report_form", "/inform", "inform", {"requested_slot": ADDRESS})
+    call["tracker"]["latest_message"]["metadata"] = {"location": shared}
+    place = slots_set(await run(call))
+    assert place["report_address"] == {
+        "latitude": 52.0907,
+        "longitude": 5.1214,
+        "label": "Neude, Neude 11",
+    }
+    shown = await run(
+        report_call(
+            "action_ask_report_form_report_confirmed",
+            "",
+            "inform",
+            {**FILLED, "report_address": place["report_address"]},
+        )
+    )
+    assert shown["responses"][0]["address"] == "Neude, Neude 11"
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        {"latitude": 91, "longitude": 5},
+        {"latitude": "52", "longitude": "5"},
+        {"latitude": True, "longitude": 5},
+        "Neude",
+    ],
+)
+async def test_a_location_that_is_no_place_on_earth_is_not_taken(location: Any) -> None:
+    call = report_call("validate_report_form", "/inform", "inform", {"requested_slot": ADDRESS})
+    call["tracker"]["latest_message"]["metadata"] = {"location": location}
+    assert slots_set(await run(call))["report_address"] is None
+
+
 # --- filing -----------------------------------------------------------------------------------
 
 
@@ -316,6 +352,21 @@ async def test_a_postcode_and_house_number_are_enough(signalen: tuple[str, str])
     (melding,) = meldingen(database, text)
     assert melding["address"] == {"huisnummer": 12, "postcode": "3511AB"}
     assert melding["category"] == "veeg-zwerfvuil" and melding["reporter_email"] is None
+
+
+async def test_a_shared_location_is_filed_as_a_point(signalen: tuple[str, str]) -> None:
+    _, database = signalen
+    text = f"Omgevallen boom op het fietspad, boom {uuid.uuid4().hex[:6]}."
+    slots = {
+        "report_description": text,
+        "report_address": {"latitude": 52.0907, "longitude": 5.1214, "label": None},
+        "report_contact": NO_CONTACT,
+        "report_confirmed": True,
+    }
+    result = await run(report_call("action_report_public_space", "", "affirm", slots))
+    assert responses(result) == ["utter_report_public_space_filed"]
+    (melding,) = meldingen(database, text)
+    assert (melding["lat"], melding["lon"]) == (52.0907, 5.1214)
 
 
 async def test_a_confirmation_delivered_twice_files_one_melding(signalen: tuple[str, str]) -> None:

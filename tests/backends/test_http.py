@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from assistant.backends.errors import BackendUnavailable
-from assistant.backends.http import DEFAULT_TIMEOUT_SECONDS, JsonClient
+from assistant.backends.errors import BackendRejected, BackendUnavailable
+from assistant.backends.http import DEFAULT_TIMEOUT_SECONDS, FailedAttempt, JsonClient
 from tests.sandbox.serving import closed_port_url, serving
 
 Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -53,12 +53,12 @@ async def answering(*answers: Answer) -> AsyncIterator[tuple[str, list[str]]]:
         yield url, seen
 
 
-def status(code: int, delay: float = 0.0) -> Answer:
+def status(code: int, delay: float = 0.0, headers: dict[str, str] | None = None) -> Answer:
     """An answer with status `code` after `delay` seconds (60: later than any client waits)."""
 
     async def answer(_: web.Request) -> web.Response:
         await asyncio.sleep(delay)
-        return web.json_response({"status": code}, status=code)
+        return web.json_response({"status": code}, status=code, headers=headers)
 
     return answer
 
@@ -167,3 +167,59 @@ async def test_a_given_session_is_used_and_left_open_and_an_own_session_is_close
         assert not session.closed
         assert own_session is not None and own_session.closed
     assert seen == ["1", "1"]
+
+
+async def test_a_rate_limited_read_is_rejected_and_not_repeated_by_default() -> None:
+    async with answering(status(429), status(200)) as (url, seen), Counting(url) as client:
+        with pytest.raises(BackendRejected) as rejected:
+            await client.request("GET", "zaken")
+    assert (rejected.value.status, seen) == (429, ["1"])
+
+
+class Persistent(Counting):
+    """Repeats any request, writes too, up to three attempts, as a vendor may allow."""
+
+    def __init__(self, base_url: str, delay: float = 0.0, **options: Any) -> None:
+        super().__init__(base_url, **options)
+        self.delay = delay
+        self.failed: list[FailedAttempt] = []
+
+    def retry_delay(self, failed: FailedAttempt) -> float | None:
+        self.failed.append(failed)
+        return self.delay if failed.number < 3 else None
+
+
+async def test_a_client_may_repeat_a_write_after_a_rate_limit_and_a_5xx() -> None:
+    limited = status(429, headers={"Retry-After": "0"})
+    async with (
+        answering(limited, status(500), status(201)) as (url, seen),
+        Persistent(url) as client,
+    ):
+        assert await client.request("POST", "berichten", json={}) == {"status": 201}
+    assert seen == ["1", "2", "3"]
+    assert [(f.method, f.number, f.status) for f in client.failed] == [
+        ("POST", 1, 429),
+        ("POST", 2, 500),
+    ]
+    assert client.failed[0].headers["retry-after"] == "0"
+    assert isinstance(client.failed[0].error, BackendRejected)
+    assert isinstance(client.failed[1].error, BackendUnavailable)
+
+
+async def test_a_repeated_request_fails_with_the_last_attempts_error() -> None:
+    async with answering(drop_connection, status(503)) as (url, seen), Persistent(url) as client:
+        with pytest.raises(BackendUnavailable, match="answered 503"):
+            await client.request("POST", "berichten", json={})
+    assert seen == ["1", "2", "3"]
+    assert [f.status for f in client.failed] == [None, 503, 503]
+
+
+async def test_no_wait_is_started_that_would_end_after_the_timeout() -> None:
+    async with (
+        answering(status(503), status(200)) as (url, seen),
+        Persistent(url, delay=5, timeout=0.5) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match="answered 503"):
+            await client.request("GET", "zaken")
+    assert seen == ["1"] and time.monotonic() - started < 0.3

@@ -65,6 +65,11 @@ class Chat:
         assert bots, f"no answer to {text or payload!r}: {frames}"
         return bots
 
+    async def send_once(self, text: str, message_id: str) -> list[dict]:
+        """Send a message with the widget's id; return every frame up to its `ack`."""
+        await self.send({"type": "message", "text": text, "id": message_id})
+        return await self.receive_until(lambda f: f["type"] == "ack" or f["type"] == "error")
+
 
 def bot_text(bots: list[dict]) -> str:
     return "\n".join(b["text"] for b in bots)

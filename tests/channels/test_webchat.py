@@ -111,6 +111,26 @@ async def test_conversation_with_quick_reply_survives_a_reconnect(connect) -> No
     assert all(b["rating"] is None for b in bots)
 
 
+async def test_a_message_sent_again_with_its_id_is_answered_once(connect) -> None:
+    session = new_session_id()
+    chat = await connect()
+    await chat.hello(session)
+    first = await chat.send_once("wat kost een paspoort", "bericht-0001")
+    assert [f for f in first if f["type"] == "bot"], first
+    assert first[-1] == {"type": "ack", "id": "bericht-0001", "state": "done"}
+
+    # The widget lost the connection before it saw the ack and sends the message again.
+    again = await connect()
+    await again.hello(session)
+    repeat = await again.send_once("wat kost een paspoort", "bericht-0001")
+    assert repeat == [{"type": "ack", "id": "bericht-0001", "state": "done"}]
+    history = (await (await connect()).hello(session))["messages"]
+    assert [m["text"] for m in history if m["role"] == "user"] == ["wat kost een paspoort"]
+
+    refused = await again.send_once("hallo", "kort")
+    assert refused[-1]["type"] == "error" and refused[-1]["code"] == "bad_field"
+
+
 async def test_municipality_from_the_embed_tag_reaches_the_assistant(connect) -> None:
     chat = await connect()
     history = await chat.hello(new_session_id(), municipality="zwolle")

@@ -1,4 +1,4 @@
-"""The runner's one server: all five stand-ins under their prefixes, on one database.
+"""The runner's one server: all the stand-ins under their prefixes, on one database.
 
 Spoken to with plain aiohttp, as in the other sandbox tests; each standard is called once with
 its own kind of credential, to show the mounts, the shared database and the credentials from the
@@ -24,6 +24,9 @@ ENV = {
     "SANDBOX_JCC_SECRET": "jcc-geheim",
     "SANDBOX_QMATIC_API_KEY": "qmatic-sleutel",
     "SANDBOX_OPENKLANT_TOKEN": "openklant-sleutel",
+    "SANDBOX_WHATSAPP_TOKEN": "whatsapp-sleutel",
+    "SANDBOX_TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+    "SANDBOX_TWILIO_AUTH_TOKEN": "twilio-geheim",
 }
 LAMP = "wegen-verkeer-straatmeubilair/sub_categories/lantaarnpaal-straatverlichting"
 
@@ -110,6 +113,32 @@ async def test_open_klant_answers_under_openklant_to_the_configured_token_only(
         assert refused.status == 401
 
 
+async def test_whatsapp_answers_under_whatsapp_to_the_configured_token_only(
+    http: aiohttp.ClientSession, base: str
+) -> None:
+    url = f"{base}whatsapp/v19.0/106540352242922/messages"
+    text = {"messaging_product": "whatsapp", "to": "31612345678", "text": {"body": "Hallo"}}
+    token = {"Authorization": f"Bearer {ENV['SANDBOX_WHATSAPP_TOKEN']}"}
+    async with http.post(url, json=text, headers=token) as response:
+        assert response.status == 200
+        assert (await response.json())["messages"][0]["id"].startswith("wamid.")
+    async with http.post(url, json=text, headers={"Authorization": "Bearer geraden"}) as refused:
+        assert (refused.status, (await refused.json())["error"]["code"]) == (401, 190)
+
+
+async def test_twilio_queues_an_sms_under_twilio_for_the_configured_account_only(
+    http: aiohttp.ClientSession, base: str
+) -> None:
+    sid = ENV["SANDBOX_TWILIO_ACCOUNT_SID"]
+    url = f"{base}twilio/2010-04-01/Accounts/{sid}/Messages.json"
+    sms = {"To": "+31612345678", "From": "Gemeente", "Body": "De link"}
+    auth = aiohttp.BasicAuth(sid, ENV["SANDBOX_TWILIO_AUTH_TOKEN"])
+    async with http.post(url, data=sms, auth=auth) as response:
+        assert (response.status, (await response.json())["status"]) == (201, "queued")
+    async with http.post(url, data=sms, auth=aiohttp.BasicAuth(sid, "geraden")) as refused:
+        assert (refused.status, (await refused.json())["code"]) == (401, 20003)
+
+
 @pytest.mark.parametrize("variable", sorted(VARIABLES.values()))
 def test_a_missing_or_blank_credential_is_refused_naming_the_variable(variable: str) -> None:
     for env in ({k: v for k, v in ENV.items() if k != variable}, {**ENV, variable: "  "}):
@@ -130,5 +159,13 @@ def test_the_runner_refuses_to_start_without_credentials_and_says_which(
 def test_secrets_stay_out_of_the_credentials_repr() -> None:
     shown = repr(load_credentials(ENV))
     assert ENV["SANDBOX_ZGW_CLIENT_ID"] in shown
-    for name in ("SANDBOX_ZGW_SECRET", "SANDBOX_JCC_SECRET", "SANDBOX_QMATIC_API_KEY"):
+    secrets = (
+        "SANDBOX_ZGW_SECRET",
+        "SANDBOX_JCC_SECRET",
+        "SANDBOX_QMATIC_API_KEY",
+        "SANDBOX_OPENKLANT_TOKEN",
+        "SANDBOX_WHATSAPP_TOKEN",
+        "SANDBOX_TWILIO_AUTH_TOKEN",
+    )
+    for name in secrets:
         assert ENV[name] not in shown

@@ -63,6 +63,11 @@
     takenAt: function (when) {
       return "Overgenomen om " + when;
     },
+    // WhatsApp takes free messages until 24 hours after the resident's last one.
+    replyUntil: function (when) {
+      return "Antwoorden via WhatsApp kan tot " + when;
+    },
+    windowClosed: "WhatsApp-venster gesloten: de inwoner kan geen berichten meer van u krijgen",
     messages: "Berichten",
     loading: "Het gesprek wordt geladen…",
     typing: "Inwoner typt…",
@@ -190,6 +195,13 @@
   function clock(iso) {
     var at = Date.parse(iso);
     return isNaN(at) ? "" : TIME.format(new Date(at));
+  }
+
+  // "14:32" today, "morgen 09:10" tomorrow.
+  function dayAndClock(at) {
+    var moment = new Date(at);
+    var today = new Date().toDateString() === moment.toDateString();
+    return (today ? "" : "morgen ") + TIME.format(moment);
   }
 
   // --- the API ------------------------------------------------------------------------------------
@@ -719,6 +731,10 @@
     var item = panel.item;
     panel.heading.textContent = T.conversationTitle(item);
     var metaText = meta(item) + (item.taken_at ? " · " + T.takenAt(clock(item.taken_at)) : "");
+    if (item.reply_until) {
+      var until = Date.parse(item.reply_until);
+      metaText += " · " + (until > Date.now() ? T.replyUntil(dayAndClock(until)) : T.windowClosed);
+    }
     panel.el.querySelector(".kcc-conversation__meta").textContent = metaText;
     var summary = panel.el.querySelector(".kcc-conversation__summary");
     summary.textContent = item.summary ? T.question + "“" + item.summary + "”" : "";

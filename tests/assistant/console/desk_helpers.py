@@ -78,10 +78,11 @@ class DeskParts:
         summary: str = "ik ben mijn paspoort kwijt",
         topic: str | None = "Paspoort kwijt",
         channel: str = "webchat",
+        conversation: str | None = None,
     ) -> tuple[str, str]:
         """A resident waiting for a person, as action_handoff_accept leaves them and as the
         router announces them: (handoff id, conversation id)."""
-        conversation = self.conversation_id()
+        conversation = conversation or self.conversation_id()
         at = dt.datetime.now(dt.timezone.utc).timestamp()
         await self.router.log.append(
             conversation,

@@ -81,6 +81,8 @@ def test_no_section_means_no_live_handoff_and_the_default_timeout() -> None:
         ({"hours": {"monday": "09:00-17:00"}, "closed_on": ["morgen"]}, "list of dates"),
         ({"hours": {"monday": "09:00-17:00"}, "queue_timeout_minutes": 0}, "between 1 and"),
         ({"hours": {"monday": "09:00-17:00"}, "timeout": 5}, "unknown key"),
+        ({"hours": {"monday": "09:00-17:00"}, "phone_queue": "14 030"}, "kcc.phone_queue"),
+        ({"hours": {"monday": "09:00-17:00"}, "phone_queue": "tel:+31302860000"}, "sip:kcc"),
         ("altijd", "must be a mapping"),
     ],
 )
@@ -93,6 +95,14 @@ def test_the_demo_municipalities_have_kcc_hours() -> None:
     for municipality in ("utrecht", "zwolle"):
         hours = load_municipality(municipality).kcc
         assert hours is not None and hours.is_open(at("2026-11-24", "10:00"))
+
+
+def test_calls_are_transferred_to_the_phone_queue_of_the_content_file() -> None:
+    for municipality in ("utrecht", "zwolle"):
+        kcc = load_municipality(municipality).kcc
+        assert kcc is not None and kcc.phone_queue and kcc.phone_queue.startswith("+31")
+    sip = parse_kcc({"hours": {"monday": "09:00-17:00"}, "phone_queue": "sip:kcc@pbx.example.nl"})
+    assert sip is not None and sip.phone_queue == "sip:kcc@pbx.example.nl"
 
 
 def test_a_round_the_clock_desk_is_open_at_midnight_and_on_holidays() -> None:
