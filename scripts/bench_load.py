@@ -12,11 +12,12 @@ Two loads, both over Rasa's REST channel (POST <url>/webhooks/rest/webhook), bot
   so when an answer is late the next message goes out late, and that wait is counted as latency
   of the late message instead of being hidden ("coordinated omission").
 
-A conversation is a script (a tuple of texts) sent with a new sender id and a client address of
-its own (X-Forwarded-For, honoured when the server trusts one proxy), so per-address rate limits
-see residents, not the load generator. Only loopback URLs are accepted: this is a load test for
-one's own machine. Every phase ends by a hard deadline: what has not been answered by then is
-counted as an error, never waited for.
+A conversation is a script (a tuple of texts) sent with a new sender id, over a connection of its
+own (as from a resident's browser, so a server's workers share the residents as they would in
+service) and from a client address of its own (X-Forwarded-For, honoured when the server trusts
+one proxy), so per-address rate limits see residents, not the load generator. Only loopback URLs
+are accepted: this is a load test for one's own machine. Every phase ends by a hard deadline:
+what has not been answered by then is counted as an error, never waited for.
 """
 
 from __future__ import annotations
@@ -227,24 +228,31 @@ def open_loop_schedule(
 
 
 class _Target:
-    """A Rasa server's REST webhook and a client session for one phase."""
+    """A Rasa server's REST webhook for one phase; each conversation gets a client of its own."""
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        metadata: Mapping[str, str],
-        run: str,
-    ) -> None:
-        self.session = session
+    def __init__(self, url: str, metadata: Mapping[str, str], run: str, timeout: float) -> None:
         self.webhook = f"{url}/webhooks/rest/webhook"
         self.metadata = dict(metadata)
         self.run = run  # new for every run: a server that keeps trackers sees new conversations
+        self.timeout = timeout
 
-    async def send(self, sender: str, text: str, address: str) -> tuple[str | None, bool]:
+    def client(self) -> aiohttp.ClientSession:
+        """One resident's browser: its own connection for the conversation, closed at its end.
+
+        A pool shared by all residents would pin every resident to the few connections opened in
+        the first burst, and so to whichever server worker happened to accept them.
+        """
+        connector = aiohttp.TCPConnector(limit=1, keepalive_timeout=KEEPALIVE_SECONDS)
+        return aiohttp.ClientSession(
+            connector=connector, timeout=aiohttp.ClientTimeout(total=self.timeout)
+        )
+
+    async def send(
+        self, client: aiohttp.ClientSession, sender: str, text: str, address: str
+    ) -> tuple[str | None, bool]:
         """Send one message; return (error kind or None, whether the answer was empty)."""
         try:
-            async with self.session.post(
+            async with client.post(
                 self.webhook,
                 json={"sender": sender, "message": text, "metadata": self.metadata},
                 headers={"X-Forwarded-For": address},
@@ -266,11 +274,6 @@ class _Target:
 def resident_address(number: int) -> str:
     """A private address per conversation (reported in a header, never contacted)."""
     return f"10.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}"
-
-
-def _session(limit: int, timeout: float) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=limit, keepalive_timeout=KEEPALIVE_SECONDS)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout))
 
 
 async def _bounded(
@@ -312,33 +315,37 @@ async def closed_loop(
     loop = asyncio.get_running_loop()
     run = uuid.uuid4().hex[:10]
     numbers = iter(range(1 << 24))
-    async with _session(residents, timeout) as session:
-        target = _Target(session, url, metadata or {}, run)
-        started = result.started = loop.time()
-        stop_sending = started + duration
+    target = _Target(url, metadata or {}, run, timeout)
+    started = result.started = loop.time()
+    stop_sending = started + duration
 
-        async def resident(n: int) -> None:
-            choose = random.Random(f"closed-loop/{seed}/{n}")
-            while loop.time() < stop_sending:
-                number = next(numbers)
-                sender = f"bench-{run}-c{number}"
-                answered_all = True
-                for text in scripts[choose.randrange(len(scripts))]:
-                    if loop.time() >= stop_sending:
-                        return
-                    now = loop.time() - started
-                    # Recorded before sending, so a message cut off by the deadline counts.
-                    sample = Sample(scheduled=now, latency=None, error=UNANSWERED, sent=now)
-                    result.samples.append(sample)
-                    error, empty = await target.send(sender, text, resident_address(number))
-                    sample.latency = loop.time() - started - sample.scheduled
-                    sample.error, sample.empty = error, empty
-                    answered_all = answered_all and error is None
-                result.conversations += answered_all
+    async def conversation(script: Script, number: int) -> bool:
+        """Whether every message was answered; False also when cut off by the end of sending."""
+        sender = f"bench-{run}-c{number}"
+        answered_all = True
+        async with target.client() as client:
+            for text in script:
+                if loop.time() >= stop_sending:
+                    return False
+                now = loop.time() - started
+                # Recorded before sending, so a message cut off by the deadline counts.
+                sample = Sample(scheduled=now, latency=None, error=UNANSWERED, sent=now)
+                result.samples.append(sample)
+                error, empty = await target.send(client, sender, text, resident_address(number))
+                sample.latency = loop.time() - started - sample.scheduled
+                sample.error, sample.empty = error, empty
+                answered_all = answered_all and error is None
+        return answered_all
 
-        jobs = [asyncio.ensure_future(resident(n)) for n in range(residents)]
-        result.hit_deadline = await _bounded(jobs, stop_sending + timeout + DEADLINE_SLACK, loop)
-        result.elapsed = loop.time() - started
+    async def resident(n: int) -> None:
+        choose = random.Random(f"closed-loop/{seed}/{n}")
+        while loop.time() < stop_sending:
+            script = scripts[choose.randrange(len(scripts))]
+            result.conversations += await conversation(script, next(numbers))
+
+    jobs = [asyncio.ensure_future(resident(n)) for n in range(residents)]
+    result.hit_deadline = await _bounded(jobs, stop_sending + timeout + DEADLINE_SLACK, loop)
+    result.elapsed = loop.time() - started
     return result
 
 
@@ -368,15 +375,14 @@ async def open_loop(
     result = PhaseResult(load="open")
     loop = asyncio.get_running_loop()
     run = uuid.uuid4().hex[:10]
-    # No connection limit in practice: residents do not queue behind each other in the client.
-    async with _session(1000, timeout) as session:
-        target = _Target(session, url, metadata or {}, run)
-        started = result.started = loop.time()
+    target = _Target(url, metadata or {}, run, timeout)
+    started = result.started = loop.time()
 
-        async def conversation(planned: PlannedConversation) -> None:
-            sender = f"bench-{run}-o{planned.number}"
-            address = resident_address(planned.number)
-            answered_all = True
+    async def conversation(planned: PlannedConversation) -> None:
+        sender = f"bench-{run}-o{planned.number}"
+        address = resident_address(planned.number)
+        answered_all = True
+        async with target.client() as client:
             for due, text in zip(planned.due, scripts[planned.script], strict=False):
                 delay = started + due - loop.time()
                 if delay > 0:
@@ -385,24 +391,22 @@ async def open_loop(
                     scheduled=due, latency=None, error=UNANSWERED, sent=loop.time() - started
                 )
                 result.samples.append(sample)
-                error, empty = await target.send(sender, text, address)
+                error, empty = await target.send(client, sender, text, address)
                 sample.latency = loop.time() - started - due
                 sample.error, sample.empty = error, empty
                 answered_all = answered_all and error is None
-            result.conversations += answered_all
+        result.conversations += answered_all
 
-        jobs = [asyncio.ensure_future(conversation(p)) for p in plan]
-        result.hit_deadline = await _bounded(
-            jobs, started + duration + timeout + DEADLINE_SLACK, loop
-        )
-        result.elapsed = max(duration, loop.time() - started)
-        # Messages never sent because the phase was cut off count as unanswered too.
-        sent = len(result.samples)
-        due_total = sum(len(p.due) for p in plan)
-        result.samples.extend(
-            Sample(scheduled=float("nan"), latency=None, error=UNANSWERED)
-            for _ in range(due_total - sent)
-        )
+    jobs = [asyncio.ensure_future(conversation(p)) for p in plan]
+    result.hit_deadline = await _bounded(jobs, started + duration + timeout + DEADLINE_SLACK, loop)
+    result.elapsed = max(duration, loop.time() - started)
+    # Messages never sent because the phase was cut off count as unanswered too.
+    sent = len(result.samples)
+    due_total = sum(len(p.due) for p in plan)
+    result.samples.extend(
+        Sample(scheduled=float("nan"), latency=None, error=UNANSWERED)
+        for _ in range(due_total - sent)
+    )
     return result
 
 
@@ -416,16 +420,16 @@ async def warm_up(
     """Conversations sent before measuring, all at once, so first-request costs (lazy loading,
     graph tracing) in every worker process are not charged to the load; returns the errors."""
     url = require_loopback(url)
-    async with _session(len(scripts), timeout) as session:
-        target = _Target(session, url, metadata or {}, uuid.uuid4().hex[:10])
-        errors: list[str] = []
+    target = _Target(url, metadata or {}, uuid.uuid4().hex[:10], timeout)
+    errors: list[str] = []
 
-        async def conversation(number: int, script: Script) -> None:
+    async def conversation(number: int, script: Script) -> None:
+        sender = f"bench-warm-up-{target.run}-{number}"
+        async with target.client() as client:
             for text in script:
-                sender = f"bench-warm-up-{target.run}-{number}"
-                error, _ = await target.send(sender, text, f"10.255.255.{number + 1}")
+                error, _ = await target.send(client, sender, text, f"10.255.255.{number + 1}")
                 if error:
                     errors.append(error)
 
-        await asyncio.gather(*(conversation(n, s) for n, s in enumerate(scripts)))
-        return errors
+    await asyncio.gather(*(conversation(n, s) for n, s in enumerate(scripts)))
+    return errors

@@ -38,6 +38,7 @@ class Received:
     sender: str
     text: str
     address: str
+    peer: tuple[str, int]  # the client end of the TCP connection
 
 
 @dataclass
@@ -65,6 +66,7 @@ class StandIn:
                     body["sender"],
                     body["message"],
                     request.headers.get("X-Forwarded-For", ""),
+                    request.transport.get_extra_info("peername")[:2],
                 )
             )
             if len(self.received) == self.stall_on_request:
@@ -192,6 +194,10 @@ def test_closed_loop_counts_every_message_and_its_latency(serve) -> None:
     for messages in by_sender.values():
         assert len({m.address for m in messages}) == 1
         assert [m.text for m in messages] == list(scripts[0][: len(messages)])
+    # Each conversation over a connection of its own, as from a resident's browser: none shared.
+    peers = {sender: {m.peer for m in messages} for sender, messages in by_sender.items()}
+    assert all(len(p) == 1 for p in peers.values())
+    assert len(set.union(*peers.values())) == len(by_sender)
 
 
 # --- open loop -----------------------------------------------------------------------------------
