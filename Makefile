@@ -10,7 +10,7 @@ MODEL := models/assistant.tar.gz
 TRAINING_INPUTS := config.yml $(wildcard domain/*.yml) $(shell find data -name '*.yml' 2>/dev/null)
 SRC := assistant actions channels rasa_sdk_plugins scripts tests
 
-.PHONY: help run train test eval bench lint format validate lock system-deps clean voice-test
+.PHONY: help run train test eval bench profile lint format validate lock system-deps clean voice-test
 
 help:
 	@echo "make run     start the whole assistant on this machine (chat page address is printed);"
@@ -19,6 +19,7 @@ help:
 	@echo "make train   train the model (only when data or config changed)"
 	@echo "make eval    NLU figures on the held-out test set"
 	@echo "make bench   speed as a ratio to a bare rasa init bot run alongside: closed and open loop, JSON in results/ (PROFILE=embedded|production)"
+	@echo "make profile where a turn's CPU time goes: one Rasa worker under load, sampled by py-spy"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make voice-test  slow, optional: the phone channel with real audio (espeak-ng, Whisper)"
 
@@ -93,6 +94,10 @@ eval: $(MODEL)
 # profile, and loads both; BENCH_ARGS passes more options (see scripts/bench.py --help).
 bench: $(MODEL)
 	$(PY) scripts/bench.py --profile $(or $(PROFILE),embedded) $(BENCH_ARGS)
+
+# Needs permission to attach to a process (ptrace), as a developer's own machine gives.
+profile: $(MODEL)
+	$(PY) scripts/profile_turn.py $(PROFILE_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(SRC)

@@ -53,6 +53,25 @@ def _process_jiffies(pid: int, *, own: bool = True, reaped: bool = False) -> int
     return ticks + (int(fields[13]) + int(fields[14]) if reaped else 0)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the processes `pids` used so far (their own, not their children's)."""
+    return sum(_process_jiffies(pid) for pid in pids) / os.sysconf("SC_CLK_TCK")
+
+
+def pids_named(names: frozenset[str]) -> list[int]:
+    """The running processes whose command name is one of `names` (e.g. "postgres")."""
+    found = []
+    for entry in _PROC.iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "comm").read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:  # it ended meanwhile
+                continue
+            if command in names:
+                found.append(int(entry.name))
+    return found
+
+
 def descendants(root: int) -> list[int]:
     """Every process below `root` (children, their children, ...)."""
     children: dict[int, list[int]] = {}
