@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 PENDING = "\x00pending"
 # Long enough to outlive any retry; short enough that keys do not pile up.
 RESULT_SECONDS = 24 * 3600
-# A claim whose work died with its process frees itself after this.
+# A claim whose work died with its process frees itself after this (by default; a caller
+# whose work has a known upper bound passes its own).
 PENDING_SECONDS = 60
 
 
@@ -46,8 +47,13 @@ class OnceStore(Protocol):
 
 
 class MemoryOnceStore:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        pending_seconds: int = PENDING_SECONDS,
+    ) -> None:
         self._clock = clock
+        self._pending_seconds = pending_seconds
         self._entries: dict[str, tuple[float, str]] = {}
 
     async def claim(self, key: str) -> str | None:
@@ -55,7 +61,7 @@ class MemoryOnceStore:
         self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
         if key in self._entries:
             return self._entries[key][1]
-        self._entries[key] = (now + PENDING_SECONDS, PENDING)
+        self._entries[key] = (now + self._pending_seconds, PENDING)
         return None
 
     async def finish(self, key: str, result: str) -> None:
@@ -66,13 +72,16 @@ class MemoryOnceStore:
 
 
 class RedisOnceStore:
-    def __init__(self, url: str, prefix: str = "once:") -> None:
+    def __init__(
+        self, url: str, prefix: str = "once:", pending_seconds: int = PENDING_SECONDS
+    ) -> None:
         self._redis = aioredis.from_url(url, decode_responses=True)
         self._prefix = prefix
+        self._pending_seconds = pending_seconds
 
     async def claim(self, key: str) -> str | None:
         name = self._prefix + key
-        if await self._redis.set(name, PENDING, nx=True, ex=PENDING_SECONDS):
+        if await self._redis.set(name, PENDING, nx=True, ex=self._pending_seconds):
             return None
         return await self._redis.get(name) or PENDING
 
@@ -123,5 +132,11 @@ def confirmation_key(action: str, sender_id: str, events: list[dict]) -> str:
     return f"{action}:{sender_id}:{latest.get('timestamp', '')}"
 
 
-def once_store(redis_url: str | None, prefix: str = "once:") -> OnceStore:
-    return RedisOnceStore(redis_url, prefix) if redis_url else MemoryOnceStore()
+def once_store(
+    redis_url: str | None, prefix: str = "once:", pending_seconds: int = PENDING_SECONDS
+) -> OnceStore:
+    """Redis when `redis_url` is set, else this process's memory; a claim whose work never
+    finished frees itself after `pending_seconds`."""
+    if redis_url:
+        return RedisOnceStore(redis_url, prefix, pending_seconds)
+    return MemoryOnceStore(pending_seconds=pending_seconds)

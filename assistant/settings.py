@@ -15,6 +15,19 @@ from dataclasses import dataclass
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 3650
 
+# The web chat, WhatsApp and the REST door give the assistant this long for one turn, then
+# cancel it (Rasa then stores nothing of it and frees the conversation's lock); the phone has a
+# shorter limit of its own. A turn is the NLU, the actions with their back-office calls (at most
+# 2.5 s each, assistant/backends/http.py) and, on WhatsApp, the Graph API's sends (usually well
+# under a second, at most 10 s each): seconds normally, 20 only when something is broken.
+TURN_TIMEOUT_SECONDS = 20.0
+# Rasa's conversation lock (TICKET_LOCK_LIFETIME), and the web chat's claim of a message id that
+# lives as long, must outlive every turn by this much: the claim also covers the steps around
+# the turn (rate limits, the handoff check, recording the answer).
+LOCK_MARGIN_SECONDS = 5
+# Rasa's own default when TICKET_LOCK_LIFETIME is not set (rasa.core.constants).
+RASA_LOCK_LIFETIME = 60
+
 
 class ConfigError(ValueError):
     """A setting in the environment has a value the assistant cannot use."""
@@ -42,6 +55,9 @@ class Settings:
     max_request_bytes: int = 64 * 1024
     action_server_max_request_bytes: int = 4 * 1024 * 1024
     sandbox_port: int = 8090
+    # Seconds a Rasa process's conversation lock lives (Rasa reads TICKET_LOCK_LIFETIME itself):
+    # the longest a killed process keeps its conversations waiting.
+    ticket_lock_lifetime: int = RASA_LOCK_LIFETIME
 
     @property
     def rasa_url(self) -> str:
@@ -99,6 +115,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # Rasa sends the whole conversation with every action call.
         action_server_max_request_bytes=_int(
             env, "ACTION_SERVER_MAX_REQUEST_BYTES", 4 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024
+        ),
+        ticket_lock_lifetime=_int(
+            env,
+            "TICKET_LOCK_LIFETIME",
+            RASA_LOCK_LIFETIME,
+            int(TURN_TIMEOUT_SECONDS) + LOCK_MARGIN_SECONDS,
+            3600,
         ),
     )
 

@@ -21,7 +21,12 @@ Two profiles:
   database and Redis: handoff queue, staff accounts, ratings, rate limits, handoff streams,
   WhatsApp queue and de-duplication. Each worker is a process of its own that serves the staff
   console on the same port (SO_REUSEPORT). POSTGRES_* and REDIS_* come from `env_overrides` or
-  the environment, else the local services on their standard ports.
+  the environment, else the local services on their standard ports. Rasa's conversation locks
+  live TICKET_LOCK_LIFETIME seconds (PRODUCTION_LOCK_LIFETIME unless set), as in
+  docker-compose.yml. With `rasa_instances` above 1 it starts that many separate Rasa instances
+  (`rasa run` processes on ports of their own, each with its workers and staff console) on the
+  same databases and action server, as `--scale rasa=N` runs them; `Stack.kill` ends one of
+  them at once, as a crashed container would end (the kill test of scripts/bench.py).
 
 The sandbox's credentials are the SANDBOX_* environment variables; where they are not set, the
 stack makes random ones for this run and gives them to the sandbox and the action server alike.
@@ -84,6 +89,12 @@ LOCAL_SERVICES = {
 }
 REDIS_DATA_DB = 2
 SERVICE_CHECK_TIMEOUT = 3.0
+# Seconds a conversation lock lives in the production profile (Rasa reads TICKET_LOCK_LIFETIME;
+# docker-compose.yml has the same default): longer than a turn may last (the channels cancel one
+# after TURN_TIMEOUT_SECONDS), and the longest that a killed Rasa process keeps the
+# conversations it was answering locked, instead of Rasa's default of a minute.
+PRODUCTION_LOCK_LIFETIME = 30
+MAX_RASA_INSTANCES = 8
 
 
 class StackError(RuntimeError):
@@ -119,7 +130,9 @@ class Stack:
     """The running processes. URLs are loopback addresses on the ports the stack was given.
 
     `rasa_url` and `action_url` have no trailing slash; `demo_url` ends with "/" (like
-    `Settings.demo_site_url`), because it is the address of the demo page itself.
+    `Settings.demo_site_url`), because it is the address of the demo page itself. With several
+    Rasa instances, `rasa_urls` has the address of each (the first is `rasa_url`); their
+    processes are named by `rasa_name`.
     """
 
     rasa_url: str
@@ -135,6 +148,7 @@ class Stack:
     # Worker processes of Rasa and of the action server (1: the process serves by itself).
     rasa_workers: int = 1
     action_workers: int = 1
+    rasa_urls: tuple[str, ...] = ()
     _children: list[_Child] = field(default_factory=list, repr=False)
     _cleanup: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
@@ -143,7 +157,8 @@ class Stack:
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
     def log_path(self, name: str) -> Path:
-        """Log file of one process: "actions", "rasa", "demo_site" or "sandbox"."""
+        """Log file of one process: "actions", "rasa" (more instances: `rasa_name`),
+        "demo_site" or "sandbox"."""
         return self.log_dir / f"{name}.log"
 
     def worker_pids(self, name: str) -> list[int]:
@@ -164,14 +179,14 @@ class Stack:
             code = child.process.poll()
             if code is not None:
                 raise StackError(_died_message(child, code))
-        for name in ("rasa", "actions"):
-            expected = self._workers(name)
-            child = self._child(name)
-            if expected > 1 and child is not None and _HAVE_PROC:
+        for child in self._children:
+            expected = self._workers(child.name)
+            if expected > 1 and _HAVE_PROC:
                 running = len(_child_pids(child.process.pid))
                 if running < expected:
                     raise StackError(
-                        f"{running} of {expected} {name} workers are running; the others stopped. "
+                        f"{running} of {expected} {child.name} workers are running; the others "
+                        "stopped. "
                         f"Last lines of {child.log_path}:\n{child.log_tail()}"
                     )
 
@@ -179,7 +194,23 @@ class Stack:
         return next((child for child in self._children if child.name == name), None)
 
     def _workers(self, name: str) -> int:
-        return {"rasa": self.rasa_workers, "actions": self.action_workers}.get(name, 1)
+        if _is_rasa(name):
+            return self.rasa_workers
+        return self.action_workers if name == "actions" else 1
+
+    def kill(self, name: str) -> list[int]:
+        """End one process (e.g. `rasa_name(1)`) with every process it started, at once and
+        without warning (SIGKILL), as a crash or an out-of-memory kill would. Returns the ids
+        of the processes that were running; the stack no longer watches or stops it."""
+        child = self._child(name)
+        if child is None:
+            raise StackError(f"No running process named {name!r}")
+        ended = [child.process.pid, *_child_pids(child.process.pid)]
+        self._children.remove(child)
+        _signal_group(child.process, signal.SIGKILL)
+        child.process.wait()
+        child.log_file.close()
+        return ended
 
     def stop(self) -> None:
         """Terminate every process (SIGTERM), then kill what is still running. Safe to repeat."""
@@ -199,6 +230,15 @@ class Stack:
         cleanup, self._cleanup = self._cleanup, []
         for step in reversed(cleanup):
             step()
+
+
+def rasa_name(index: int) -> str:
+    """The process name of the Rasa instance at `index` of `Stack.rasa_urls`."""
+    return "rasa" if index == 0 else f"rasa-{index + 1}"
+
+
+def _is_rasa(name: str) -> bool:
+    return name == "rasa" or name.startswith("rasa-")
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
@@ -598,6 +638,7 @@ def running_stack(
     profile: str = "embedded",
     sanic_workers: int | None = None,
     action_workers: int | None = None,
+    rasa_instances: int = 1,
 ) -> Iterator[Stack]:
     """Start the processes; yield the Stack once all of them answer; stop them afterwards.
 
@@ -615,14 +656,26 @@ def running_stack(
     server workers (default: one per four cores), PostgreSQL and Redis from POSTGRES_* and
     REDIS_* (`env_overrides`, the environment, else the local services), checked before anything
     starts (the database is created when missing). The stack is ready when every Rasa worker
-    has loaded the model and serves.
+    has loaded the model and serves. `rasa_instances` (production only) Rasa instances run
+    on `rasa_port` and free ports, each with `sanic_workers` workers (default: the cores
+    divided among them).
     """
     if profile not in PROFILES:
         raise StackError(f"Unknown profile {profile!r}: choose one of {', '.join(PROFILES)}.")
     cores = _cores()
     production = profile == "production"
+    if not 1 <= rasa_instances <= MAX_RASA_INSTANCES:
+        raise StackError(
+            f"rasa_instances must be between 1 and {MAX_RASA_INSTANCES}, got {rasa_instances}"
+        )
+    if rasa_instances > 1 and not production:
+        raise StackError(
+            "Several Rasa instances share conversations only through PostgreSQL and Redis: "
+            "pass profile='production'."
+        )
     if production:
-        rasa_workers = cores if sanic_workers is None else sanic_workers
+        # By default the instances share the cores: one worker per core in all.
+        rasa_workers = max(1, cores // rasa_instances) if sanic_workers is None else sanic_workers
         # Measured: the action server takes about 7 % of the CPU time Rasa takes per turn.
         actions_workers = max(1, cores // 4) if action_workers is None else action_workers
     else:
@@ -640,14 +693,18 @@ def running_stack(
     model = Path(model_path).resolve()
     if not model.is_file():
         raise StackError(f"No trained model at {model}. Run `make train` first.")
-    spare = iter(p for p in free_ports(5) if p not in (rasa_port, action_port, demo_port))
+    extra = 2 * (rasa_instances - 1)  # a Rasa port and a console port per further instance
+    spare = iter(p for p in free_ports(5 + extra) if p not in (rasa_port, action_port, demo_port))
     if sandbox_port is None:
         sandbox_port = next(spare)
     if console_port is None:
         console_port = next(p for p in spare if p != sandbox_port)
-    ports = (rasa_port, action_port, demo_port, sandbox_port, console_port)
+    more = [p for p in spare if p not in (sandbox_port, console_port)][:extra]
+    # (Rasa port, console port) of each instance.
+    instances = [(rasa_port, console_port), *zip(more[::2], more[1::2], strict=True)]
+    ports = (action_port, demo_port, sandbox_port, *(p for pair in instances for p in pair))
     if len(set(ports)) != len(ports):
-        raise StackError(f"The five ports must differ: {', '.join(map(str, ports))}")
+        raise StackError(f"The ports must differ: {', '.join(map(str, ports))}")
     for name, port in (
         ("Rasa", rasa_port),
         ("the action server", action_port),
@@ -671,6 +728,7 @@ def running_stack(
         profile=profile,
         rasa_workers=rasa_workers,
         action_workers=actions_workers,
+        rasa_urls=tuple(f"http://{LOOPBACK}:{port}" for port, _ in instances),
     )
     try:
         if log_dir is None:
@@ -691,6 +749,8 @@ def running_stack(
         env.update(channel_environment(env, stack.sandbox_url))
         if production:
             env.update(_production_environment(env, env_overrides or {}))
+            if not env.get("TICKET_LOCK_LIFETIME", "").strip():  # Rasa cannot read "" either
+                env["TICKET_LOCK_LIFETIME"] = str(PRODUCTION_LOCK_LIFETIME)
         # Rasa reads SANIC_WORKERS, rasa_sdk ACTION_SERVER_SANIC_WORKERS; set even to 1, so a
         # value in the caller's shell cannot fork workers the embedded profile cannot serve.
         env["SANIC_WORKERS"] = str(rasa_workers)
@@ -708,65 +768,71 @@ def running_stack(
             logs / "endpoints.yml",
         )
         python = _python(project)
-        commands = {
-            "actions": [
-                python,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(action_port),
-            ],
-            "rasa": [
-                python,
-                "-m",
-                "rasa",
-                "run",
-                "--model",
-                str(model),
-                "--interface",
-                LOOPBACK,
-                "--port",
-                str(rasa_port),
-                "--credentials",
-                str(Path(credentials) if credentials else project / "credentials.yml"),
-                "--endpoints",
-                str(endpoints_file),
-                "--cors",
-                *settings.webchat_allowed_origins,
-            ],
-            "demo_site": [python, "-m", "assistant.demo_site", "--port", str(demo_port)],
-            "sandbox": [
-                python,
-                "-m",
-                "assistant.sandbox",
-                "--port",
-                str(sandbox_port),
-                "--database-url",
-                sandbox_database,
-            ],
+        rasa_run = [
+            python,
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(model),
+            "--interface",
+            LOOPBACK,
+            "--credentials",
+            str(Path(credentials) if credentials else project / "credentials.yml"),
+            "--endpoints",
+            str(endpoints_file),
+            "--cors",
+            *settings.webchat_allowed_origins,
+        ]
+        # Each Rasa instance with its own port and staff console, the rest of its settings shared.
+        commands: dict[str, tuple[list[str], Mapping[str, str]]] = {
+            "actions": (
+                [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+                env,
+            ),
+            **{
+                rasa_name(index): (
+                    [*rasa_run, "--port", str(port)],
+                    {**env, "RASA_PORT": str(port), "CONSOLE_PORT": str(console)},
+                )
+                for index, (port, console) in enumerate(instances)
+            },
+            "demo_site": ([python, "-m", "assistant.demo_site", "--port", str(demo_port)], env),
+            "sandbox": (
+                [
+                    python,
+                    "-m",
+                    "assistant.sandbox",
+                    "--port",
+                    str(sandbox_port),
+                    "--database-url",
+                    sandbox_database,
+                ],
+                env,
+            ),
         }
-        for name, command in commands.items():
-            stack._children.append(_start(name, command, project, env, logs))
+        for name, (command, child_env) in commands.items():
+            stack._children.append(_start(name, command, project, child_env, logs))
 
         checks: dict[str, list[tuple[str, str | None]]] = {
             "actions": [(f"{stack.action_url}/health", '"ok"')],
-            # Rasa only starts listening after the model is loaded; the REST channel answering
-            # proves credentials.yml was read.
-            "rasa": [
-                (f"{stack.rasa_url}/", "Hello from Rasa"),
-                (f"{stack.rasa_url}/webhooks/rest/", None),
-                (f"{stack.console_url}health", None),
-            ],
             "demo_site": [(stack.demo_url, None)],
             "sandbox": [(f"{stack.sandbox_url}/", '"ok"')],
         }
         conditions: dict[str, Callable[[], bool]] = {}
-        if rasa_workers > 1:
-            rasa = stack._child("rasa")
-            assert rasa is not None
-            conditions["rasa"] = _WorkersListening(rasa, rasa_workers, console_port)
+        for index, (port, console) in enumerate(instances):
+            name, url = rasa_name(index), f"http://{LOOPBACK}:{port}"
+            # Rasa only starts listening after the model is loaded; the REST channel answering
+            # proves credentials.yml was read.
+            checks[name] = [
+                (f"{url}/", "Hello from Rasa"),
+                (f"{url}/webhooks/rest/", None),
+                (f"http://{LOOPBACK}:{console}/health", None),
+            ]
+            if rasa_workers > 1:
+                rasa = stack._child(name)
+                assert rasa is not None
+                conditions[name] = _WorkersListening(rasa, rasa_workers, console)
         _wait_until_ready(stack._children, checks, startup_timeout, conditions)
         yield stack
     finally:

@@ -33,7 +33,7 @@ from sanic.response import HTTPResponse
 
 from assistant.content import known_municipality
 from assistant.handoff.runtime import handoff_for, run_with_server
-from assistant.settings import Settings, load_settings
+from assistant.settings import TURN_TIMEOUT_SECONDS, Settings, load_settings
 from channels.limits import MessageLimits, client_address, limit_request_size
 from channels.text import MAX_TEXT_LENGTH, InvalidText, normalise, resident_text
 
@@ -45,7 +45,6 @@ PAYLOAD_INTENT = re.compile(r"/(\w*)")
 CONTROL_INTENTS = frozenset({"restart", "session_start", "back"})
 NAMESPACE = "rest-"
 MAX_PAYLOAD_LENGTH = 500
-RESPONSE_TIMEOUT_SECONDS = 60.0
 
 ERRORS = {
     "bad_json": "Dit verzoek is geen geldig JSON-object.",
@@ -175,7 +174,7 @@ class RestInput(InputChannel):
                 # who has the conversation (then there is no reply here).
                 router = handoff_for(request.app, self.settings).router
                 await asyncio.wait_for(
-                    router.route(user_message, on_new_message), RESPONSE_TIMEOUT_SECONDS
+                    router.route(user_message, on_new_message), TURN_TIMEOUT_SECONDS
                 )
             except Exception:
                 logger.exception("rest: the assistant failed on a message")

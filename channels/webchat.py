@@ -34,12 +34,12 @@ Client to server:
 ``{"type": "message", "text": "...", "id"?: "<8-64 of A-Z a-z 0-9 _ ->"}``
     What the resident typed: 1 to 1000 characters after cleaning (channels/text.py: NFC, no
     invisible or control characters; lone surrogates are refused). With an ``id`` (the widget
-    sends one) the message is answered at most once, however often it is sent: the widget
-    sends again, after a reconnect, what it has no ``ack`` for, and that may reach another
-    Rasa process. The ids are shared through Redis (REDIS_URL) like the rate limits.
-``{"type": "message", "payload": "/intent{...}"}``
+    sends one, unique within the conversation) the message is answered at most once, however
+    often it is sent: the widget sends again, after a reconnect, what it has no ``ack`` for,
+    and that may reach another Rasa process. See "Answered once" below.
+``{"type": "message", "payload": "/intent{...}", "id"?}``
     A quick-reply button was chosen. Only payloads the assistant offered in this conversation
-    are accepted (so a page cannot inject arbitrary intents).
+    are accepted (so a page cannot inject arbitrary intents). ``id`` as for text.
 ``{"type": "rate_answer", "message_id": "<id of a bot message>", "helpful": true}``
 ``{"type": "rate_conversation", "score": 1..10, "about"?: "employee"}``
     The whole conversation, or with ``about`` the help of the employee who just handed it back.
@@ -52,15 +52,17 @@ Server to client:
 
 ``{"type": "history", "session_id", "municipality", "messages": [...], "conversation_score"}``
     The current conversation session, rebuilt from the tracker store, so a reload or a
-    reconnect shows what was said. Items are ``{"role": "user", "text"}`` and bot messages as
-    below with ``"role": "bot"``; a bot item carries ``"rating": true|false|null``.
+    reconnect shows what was said. Items are ``{"role": "user", "text", "id"?}`` (``id``: the
+    message's ``id`` when it was sent with one) and bot messages as below with
+    ``"role": "bot"``; a bot item carries ``"rating": true|false|null``.
 ``{"type": "typing", "active": true|false, "employee"?}``
     The assistant started / finished working on the resident's message; with ``employee``
     ("Sanne"): the employee who has the conversation is typing.
 ``{"type": "bot", "id", "text", "buttons": [{"title", "payload"}], "rateable", "employee"?,
 "notice"?, "custom"?}``
-    One message. ``text`` is plain text that may contain Markdown links ``[tekst](https://...)``
-    and bare ``https://`` addresses: the widget turns those into links with DOM APIs and never
+    One message; the messages of one answer come together, once Rasa has stored the turn.
+    ``text`` is plain text that may contain Markdown links ``[tekst](https://...)`` and bare
+    ``https://`` addresses: the widget turns those into links with DOM APIs and never
     interprets anything as HTML. ``id`` identifies the answer for ``rate_answer``; only
     ``rateable`` answers (ones that carry information) get the rating buttons. ``employee``:
     written by that KCC employee; ``notice``: a line about the conversation ("Sanne neemt het
@@ -70,8 +72,9 @@ Server to client:
     after every ``history`` and on every change. ``rate_employee`` is true right after an
     employee handed the conversation back or ended it: the widget asks to rate the help.
 ``{"type": "ack", "id", "state": "done"|"pending"}``
-    The message with that ``id`` was answered (``done``; also for a repeat), or an earlier
-    copy of it is still being answered (``pending``: send it again later if no answer came).
+    The message with that ``id`` was answered (``done``; for a repeat, after the answer's
+    ``bot`` frames this connection has not shown yet), or an earlier copy of it is still being
+    answered (``pending``: send it again later if no answer came).
 ``{"type": "delivered"}``
     The resident's message was kept for the person who has (or will take) the conversation;
     the assistant does not answer it.
@@ -80,6 +83,30 @@ Server to client:
 ``{"type": "error", "code", "message"}``
     Something was wrong with the last frame or the assistant failed; ``message`` is Dutch text
     for the resident. The connection stays usable.
+
+Answered once
+-------------
+A message's ``id`` is claimed in a store every Rasa process shares (assistant/once.py, in
+Redis under ``webchat:answered:`` when REDIS_URL is set) before it is answered, and recorded as
+done after its answer was sent; it travels to Rasa as the metadata ``message_id``, so the
+tracker's user event carries it, and the ``history`` shows it. A copy that finds the claim:
+
+- done: the answer is re-sent from the tracker (only what this connection has not shown),
+  then ``ack`` ``done``; nothing is answered again;
+- still pending: either another process is answering it right now, or the process that
+  claimed it died. Rasa stores a turn's user and bot events together at its end, so the
+  tracker tells: with the id in it, the turn was answered (re-sent as above, ``done``);
+  without, ``pending``.
+
+A pending claim expires after TICKET_LOCK_LIFETIME seconds, as long as Rasa's conversation lock
+of the same turn: both outlive every turn (a channel cancels a turn after TURN_TIMEOUT_SECONDS,
+assistant/settings.py), and after a process was killed both free its conversations at about the
+same moment, so the copy that takes the claim over finds the conversation unlocked. The
+widget drops from its outbox every message whose id the ``history`` shows, and a killed
+process stores nothing later, so a copy sent after the claim expired is never one whose turn
+was stored. Because the ``bot`` frames of an answer are sent only after Rasa stored the turn,
+a resident never saw an answer the tracker does not have (which a resend would answer a
+second time).
 
 Every message passes the conversation router (assistant/handoff/router.py): while a person has
 the conversation, Rasa does not see it. The municipality travels to Rasa as message metadata
@@ -117,7 +144,7 @@ from assistant.handoff.router import HANDOFF_KEY
 from assistant.handoff.runtime import HandoffRuntime, handoff_for, run_with_server
 from assistant.handoff.store import Status
 from assistant.once import PENDING, once_store
-from assistant.settings import Settings, load_settings
+from assistant.settings import TURN_TIMEOUT_SECONDS, Settings, load_settings
 from assistant.transcript import bot_role, current_session, informative, message_id
 from channels.buttons import buttons_of
 from channels.limits import MessageLimits, client_address, limit_request_size
@@ -137,11 +164,12 @@ STATIC_CACHE_CONTROL = "public, max-age=600"
 
 MAX_FRAME_BYTES = 16_000
 MAX_PAYLOAD_LENGTH = 500
-RESPONSE_TIMEOUT_SECONDS = 60.0
 TYPING_INTERVAL_SECONDS = 1.0
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
 MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 SENDER_PREFIX = "webchat-"
+# The metadata key of a resident's message id in the tracker's user event.
+MESSAGE_ID_KEY = "message_id"
 
 # Dutch texts the resident reads (B1, formal "u").
 ERRORS = {
@@ -372,8 +400,35 @@ def history_messages(
                 if text not in titles:
                     continue  # a payload not from a visible button (e.g. a test or API call)
                 text = titles[text]
-            items.append({"role": "user", "text": text})
+            item = {"role": "user", "text": text}
+            sent_id = resident_message_id(event)
+            if sent_id is not None:
+                item["id"] = sent_id
+            items.append(item)
     return items
+
+
+def resident_message_id(event: UserUttered) -> str | None:
+    """The widget's id of the message this user event records, if it was sent with one."""
+    value = (event.metadata or {}).get(MESSAGE_ID_KEY)
+    return value if isinstance(value, str) and MESSAGE_ID.fullmatch(value) else None
+
+
+def recorded_answer(events: Iterable[Any], sent_id: str) -> list[dict[str, Any]] | None:
+    """The `bot` frames that answered the resident's message `sent_id`, or None when the
+    tracker has no such message (its turn was never stored)."""
+    answer: list[dict[str, Any]] | None = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if answer is not None:
+                return answer  # the next message of the resident: the answer is complete
+            if resident_message_id(event) == sent_id:
+                answer = []
+        elif isinstance(event, BotUttered) and answer is not None:
+            frame = bot_frame(event.message())
+            if frame is not None:
+                answer.append(frame)
+    return answer
 
 
 def find_bot_message(events: Iterable[Any], wanted_id: str) -> BotUttered | None:
@@ -436,10 +491,13 @@ def live_frames(event: LiveEvent) -> list[dict[str, Any]]:
 
 
 class WebSocketOutput(OutputChannel):
-    """Sends each bot message to the widget the moment Rasa produces it."""
+    """Collects the frames of one answer as Rasa produces them. The channel sends them when the
+    turn is over: Rasa stores a turn only at its end, and a resident must never see an answer
+    that a process dying before that moment would leave out of the tracker (see "Answered
+    once" in the module docstring)."""
 
-    def __init__(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
-        self._send = send
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
 
     @classmethod
     def name(cls) -> str:
@@ -450,11 +508,11 @@ class WebSocketOutput(OutputChannel):
         # timestamp we derive the message id from.
         frame = bot_frame(message)
         if frame is not None:
-            await self._send(frame)
+            self.frames.append(frame)
         custom = message.get("custom")
         if isinstance(custom, Mapping) and isinstance(custom.get(HANDOFF_KEY), Mapping):
             position = custom[HANDOFF_KEY].get("position")
-            await self._send(handoff_frame("waiting", position if _is_count(position) else None))
+            self.frames.append(handoff_frame("waiting", position if _is_count(position) else None))
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.send_response(recipient_id, {"text": text, **kwargs})
@@ -507,8 +565,13 @@ class WebChatInput(InputChannel):
         self.settings = settings or load_settings()
         self.feedback = feedback or FeedbackStore(self.settings.feedback_database_url)
         self.limits = MessageLimits(self.settings)
-        # Which resent messages were answered already, shared by every Rasa process.
-        self.answered = once_store(self.settings.redis_url, prefix="webchat:answered:")
+        # Which resent messages were answered already, shared by every Rasa process. A claim
+        # lives as long as Rasa's lock of the same turn (see "Answered once" above).
+        self.answered = once_store(
+            self.settings.redis_url,
+            prefix="webchat:answered:",
+            pending_seconds=self.settings.ticket_lock_lifetime,
+        )
         self._static = _Static(WEBCHAT_DIR)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -750,13 +813,7 @@ class _Conversation:
             logger.warning("webchat: resend check unavailable: %s", type(error).__name__)
             earlier = None
         if earlier is not None:
-            await self.send(
-                {
-                    "type": "ack",
-                    "id": frame.id,
-                    "state": "pending" if earlier == PENDING else "done",
-                }
-            )
+            await self.repeat(key, frame.id, earlier)
             return
         try:
             await self.answer(frame)
@@ -765,6 +822,25 @@ class _Conversation:
             raise
         await self._quietly(self.channel.answered.finish(key, "done"))
         await self.send({"type": "ack", "id": frame.id, "state": "done"})
+
+    async def repeat(self, key: str, sent_id: str, earlier: str) -> None:
+        """A copy of a message whose id was claimed before: its answer from the tracker, or
+        `pending` while no process has stored its turn (see "Answered once")."""
+        answer = recorded_answer(await self.tracker_events(), sent_id)
+        if answer is None:
+            # Pending: another process is answering it, or died doing so (then the claim
+            # expires and a later copy is answered). Done: answered with an error, which
+            # stored nothing to re-send.
+            state = "pending" if earlier == PENDING else "done"
+            await self.send({"type": "ack", "id": sent_id, "state": state})
+            return
+        if earlier == PENDING:
+            # Stored, but its process died before it could record that: record it now, so the
+            # claim does not expire into a second answer.
+            await self._quietly(self.channel.answered.finish(key, "done"))
+        for answer_frame in answer:
+            await self.send(answer_frame)  # skips what this connection has shown already
+        await self.send({"type": "ack", "id": sent_id, "state": "done"})
 
     async def _quietly(self, step: Awaitable[None]) -> None:
         try:
@@ -781,31 +857,42 @@ class _Conversation:
             current_session(await self.tracker_events())
         ):
             raise ProtocolError("unknown_choice")
+        metadata = {"municipality": self.municipality}
+        if frame.id is not None:
+            metadata[MESSAGE_ID_KEY] = frame.id  # stored with the user event: see "Answered once"
+        output = WebSocketOutput()
         user_message = UserMessage(
             text=frame.payload if frame.payload is not None else frame.text,
-            output_channel=WebSocketOutput(self.send),
+            output_channel=output,
             sender_id=self.sender_id,
             input_channel=WebChatInput.name(),
-            metadata={"municipality": self.municipality},
+            metadata=metadata,
         )
-        routed = await self.handoff.router.route(user_message, self.ask_assistant)
+        routed = await self.handoff.router.route(
+            user_message, lambda routed_message: self.ask_assistant(routed_message, output)
+        )
         if routed.to_person:
             await self.send({"type": "delivered"})
         elif routed.refused:
             raise ProtocolError("with_person")
 
-    async def ask_assistant(self, user_message: UserMessage) -> None:
-        """The assistant answers, with its typing indicator while it works."""
+    async def ask_assistant(self, user_message: UserMessage, output: WebSocketOutput) -> None:
+        """The assistant answers, with its typing indicator while it works; the answer is sent
+        once Rasa has stored the turn (a failed or cancelled turn stores nothing, and the
+        resident sees only the error)."""
         await self.send({"type": "typing", "active": True})
         started = time.perf_counter()
         try:
-            await asyncio.wait_for(self.on_new_message(user_message), RESPONSE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self.on_new_message(user_message), TURN_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
             logger.error("webchat conversation %s: no answer in time", log_id(self.sender_id))
             await self.send(error_frame("unavailable"))
         except Exception:
             logger.exception("webchat conversation %s: Rasa failed", log_id(self.sender_id))
             await self.send(error_frame("unavailable"))
+        else:
+            for frame in output.frames:
+                await self.send(frame)
         finally:
             await self.send({"type": "typing", "active": False})
         logger.info(

@@ -22,6 +22,12 @@ the one at --url. It prints both figures side by side and whether the issue's ta
 and writes them as JSON to results/bench-<time>.json and results/bench-latest.json. Only loopback
 addresses are accepted, every phase ends by a hard deadline, and the exit status is 1 when any
 message failed (the targets are reported, not enforced).
+
+With --kill it runs the kill test instead (scripts/bench_kill.py): the production profile with
+two Rasa instances, --concurrency residents on the web chat for --duration seconds, one instance
+killed (SIGKILL) a third of the way in; it reports messages sent, answered, lost and duplicated
+and the time to recover, writes results/bench-kill-<time>.json and bench-kill-latest.json, and
+exits 1 when a message was lost or answered twice.
 """
 
 from __future__ import annotations
@@ -47,6 +53,12 @@ sys.path.insert(0, str(REPO_ROOT))  # run as a file (python scripts/bench.py), n
 
 from assistant.settings import ConfigError, load_settings  # noqa: E402
 from assistant.stack import StackError, free_ports, running_stack  # noqa: E402
+from scripts.bench_kill import (  # noqa: E402
+    KILL_AT,
+    KILL_THINK_TIME,
+    KillRun,
+    run_against_the_assistant,
+)
 from scripts.bench_load import (  # noqa: E402
     DEFAULT_THINK_TIME,
     NotLoopbackError,
@@ -397,15 +409,160 @@ def report(run: Run) -> str:
 
 
 def write_results(run: Run, directory: Path) -> Path:
+    return _write_json(run.as_json(), directory, "bench", run.started)
+
+
+def _write_json(data: dict[str, Any], directory: Path, stem: str, started: dt.datetime) -> Path:
+    """`<stem>-<time>.json`, and the same as `<stem>-latest.json`."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"bench-{run.started:%Y%m%dT%H%M%SZ}.json"
-    text = json.dumps(run.as_json(), indent=2, ensure_ascii=False) + "\n"
+    path = directory / f"{stem}-{started:%Y%m%dT%H%M%SZ}.json"
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     path.write_text(text, encoding="utf-8")
-    latest = directory / "bench-latest.json"
+    latest = directory / f"{stem}-latest.json"
     tmp = latest.with_suffix(".json.tmp")
     shutil.copyfile(path, tmp)
     tmp.replace(latest)  # whole or not at all, for whoever reads it now
     return path
+
+
+# --- the kill test -------------------------------------------------------------------------------
+
+
+def kill_targets(run: KillRun) -> list[dict[str, Any]]:
+    """The issue's targets for the kill test: nothing lost, nothing answered twice."""
+    lost, duplicated = len(run.result.lost), len(run.result.duplicated)
+    return [
+        {"name": "kill test: 0 messages lost", "goal": 0, "value": lost, "met": lost == 0},
+        {
+            "name": "kill test: 0 messages answered twice",
+            "goal": 0,
+            "value": duplicated,
+            "met": duplicated == 0,
+        },
+    ]
+
+
+def kill_json(run: KillRun, args: argparse.Namespace, started: dt.datetime) -> dict[str, Any]:
+    return {
+        "started": started.isoformat(timespec="seconds"),
+        "test": "kill",
+        "profile": args.profile,
+        "assistant": run.assistant,
+        "workers": run.workers,
+        "machine": _machine(),
+        "options": {
+            "duration_seconds": args.duration,
+            "residents": args.concurrency,
+            "think_time_seconds": list(KILL_THINK_TIME),
+            "kill_after_seconds": round(args.duration * KILL_AT, 1),
+            "give_up_after_seconds": run.give_up_after,
+            "seed": args.seed,
+        },
+        "sent": ASSISTANT_SENT,
+        "warm_up_errors": run.warm_up_errors,
+        **run.result.summary(),
+        "targets": kill_targets(run),
+    }
+
+
+def kill_report(run: KillRun, args: argparse.Namespace, started: dt.datetime) -> str:
+    figures = run.result.summary()
+    indent = " " * 13
+    recovery = figures["recovery_seconds"]
+    low, high = KILL_THINK_TIME
+    lines = [
+        f"Kill test {started:%Y-%m-%d %H:%M} UTC, profile {args.profile}, "
+        f"{_machine()['usable_cores']} cores, seed {args.seed}",
+        textwrap.fill(
+            f"assistant: {run.assistant}", 100, initial_indent="  ", subsequent_indent=indent
+        ),
+        textwrap.fill(
+            f"load: {args.concurrency} residents on the web chat for {args.duration:g} s (think "
+            f"time {low:g}-{high:g} s), spread over both instances; sent {ASSISTANT_SENT}",
+            100,
+            initial_indent="  ",
+            subsequent_indent=indent,
+        ),
+        textwrap.fill(
+            f"killed at {figures['killed_at_seconds']} s: {figures['killed']}",
+            100,
+            initial_indent="  ",
+            subsequent_indent=indent,
+        ),
+    ]
+    for name, errors in run.warm_up_errors.items():
+        if errors:
+            lines.append(f"  {name} warm-up errors: {', '.join(errors)}")
+    rows = [
+        ("conversations", figures["conversations"]),
+        ("messages sent", figures["messages_sent"]),
+        ("messages answered", figures["messages_answered"]),
+        ("LOST", figures["lost"]),
+        ("DUPLICATED", figures["duplicated"]),
+        (
+            "caught by the kill",
+            f"{figures['caught_by_the_kill']} ({figures['caught_sent_again']} under way, sent "
+            f"again; {figures['caught_found_in_history']} found answered in the history)",
+        ),
+        (
+            "time to recover",
+            "-"
+            if recovery is None
+            else f"{recovery:.1f} s (the longest a message caught by the kill waited)",
+        ),
+        ("pending acks", figures["pending_acks"]),
+        ("reconnects", figures["reconnects"]),
+    ]
+    lines += ["", *(f"  {label + ':':<24}{value}" for label, value in rows)]
+    if figures["errors_by_kind"]:
+        listed = ", ".join(f"{kind}: {n}" for kind, n in figures["errors_by_kind"].items())
+        lines.append(f"  errors by kind: {listed}")
+    if figures["unreadable_histories"]:
+        lines.append(
+            f"  conversations whose history could not be read: {figures['unreadable_histories']}"
+        )
+    for key, label in (("lost_ids", "lost"), ("duplicated_ids", "duplicated")):
+        if figures[key]:
+            lines.append(f"  {label} message ids: {', '.join(figures[key])}")
+    if figures["hit_deadline"]:
+        lines.append("  cut off at the test's hard deadline")
+    lines += ["", "Targets (issue 9)"]
+    for target in kill_targets(run):
+        met = "met" if target["met"] else "NOT MET"
+        lines.append(f"  [{met:^7}] {target['name']}: {target['value']}")
+    return "\n".join(lines)
+
+
+def kill_main(args: argparse.Namespace, municipality: str) -> int:
+    started = dt.datetime.now(dt.timezone.utc)
+    print("Starting the assistant (production profile, two Rasa instances)...", flush=True)
+    try:
+        run = run_against_the_assistant(
+            MODEL_PATH,
+            SCRIPTS,
+            residents=args.concurrency,
+            duration=args.duration,
+            timeout=args.timeout,
+            seed=args.seed,
+            municipality=municipality,
+            sanic_workers=args.sanic_workers,
+            action_workers=args.action_workers,
+            warm_up_scripts=WARM_UP,
+        )
+    except StackError as error:
+        print(f"Could not start or reach a server:\n{error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    print()
+    print(kill_report(run, args, started))
+    path = _write_json(kill_json(run, args, started), args.results_dir, "bench-kill", started)
+    print(f"\nResults: {path} (and {path.parent / 'bench-kill-latest.json'})")
+    if run.result.failed:
+        print("Messages were lost or answered twice: see above.", file=sys.stderr)
+        return 1
+    return 0
 
 
 # --- running -------------------------------------------------------------------------------------
@@ -440,6 +597,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=2026, help="scripts and timetable (2026)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="for the JSON")
+    parser.add_argument(
+        "--kill",
+        action="store_true",
+        help="the kill test instead of the load (needs --profile production): two Rasa "
+        "instances, --concurrency residents on the web chat, one instance killed a third of the "
+        "way into --duration; reports lost and duplicated messages",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.concurrency <= 200:
         parser.error("--concurrency must be between 1 and 200")
@@ -457,6 +621,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--sanic-workers and --action-workers are for a stack this run starts")
     if args.profile == "embedded" and (args.sanic_workers or 1) * (args.action_workers or 1) > 1:
         parser.error("several workers need --profile production")
+    if args.kill and args.profile != "production":
+        parser.error("--kill needs --profile production (instances sharing PostgreSQL and Redis)")
+    if args.kill and args.url is not None:
+        parser.error("--kill starts (and kills) instances of its own: not with --url")
     if args.url is not None:
         try:
             args.url = require_loopback(args.url)
@@ -604,6 +772,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"Invalid setting: {error}", file=sys.stderr)
         return 2
+    if args.kill:
+        return kill_main(args, settings.default_municipality)
     run = Run(started=dt.datetime.now(dt.timezone.utc), args=args)
     try:
         measure(args, run, {"municipality": settings.default_municipality})

@@ -31,7 +31,16 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from assistant.stack import PortInUseError, Stack, StackError, free_ports, running_stack
+from assistant.settings import TURN_TIMEOUT_SECONDS, ConfigError, load_settings
+from assistant.stack import (
+    PRODUCTION_LOCK_LIFETIME,
+    PortInUseError,
+    Stack,
+    StackError,
+    free_ports,
+    running_stack,
+)
+from channels.voice.dialogue import RESPONSE_TIMEOUT_SECONDS as VOICE_TIMEOUT_SECONDS
 from tests.compose_files import (
     COMPOSE_FILE,
     REPO_ROOT,
@@ -358,6 +367,22 @@ def test_every_variable_is_documented_and_secrets_have_no_default(
             if name not in OPTIONAL_CHANNEL_SECRETS:
                 assert operator == ":?", f"{name} must be required (${{{name}:?...}})"
             assert documented_variables[name] == "", f".env.example must not hold a {name}"
+
+
+def test_a_conversation_lock_outlives_every_turn_yet_frees_a_crashed_container_soon(
+    services: dict[str, dict[str, Any]], documented_variables: dict[str, str]
+) -> None:
+    """Rasa's lock of a conversation must not expire under a turn still running (the channels
+    cancel theirs after TURN_TIMEOUT_SECONDS, the phone sooner), and should not keep the
+    residents of a killed container waiting for Rasa's default minute either."""
+    setting = COMPOSE_VARIABLE.fullmatch(environment_of(services["rasa"])["TICKET_LOCK_LIFETIME"])
+    assert setting and setting.group(2) == ":-", "a default, which .env may change"
+    default = setting.group(3)
+    assert default == documented_variables["TICKET_LOCK_LIFETIME"] == str(PRODUCTION_LOCK_LIFETIME)
+    lifetime = load_settings({"TICKET_LOCK_LIFETIME": default}).ticket_lock_lifetime
+    assert max(TURN_TIMEOUT_SECONDS, VOICE_TIMEOUT_SECONDS) < lifetime < 60
+    with pytest.raises(ConfigError, match="TICKET_LOCK_LIFETIME"):
+        load_settings({"TICKET_LOCK_LIFETIME": str(int(TURN_TIMEOUT_SECONDS))})
 
 
 def test_postgres_and_redis_keep_their_data_in_volumes(

@@ -1,18 +1,22 @@
 """Two Rasa processes sharing one PostgreSQL and one Redis, as production runs them: the resident
 chats with one process, a KCC employee takes the conversation over in the console of the other,
-and everything reaches the other side.
+and everything reaches the other side; a message sent again to the other process, also after
+the first one was killed in the middle of answering it, is answered exactly once.
 
 Both processes run with deploy/endpoints.production.yml (tracker store in PostgreSQL, lock store
-in Redis) on a database of this test's own, the handoff queue and console accounts in the same
-database, and the live handoff streams in Redis under a prefix of this test's own.
+in Redis, locks living as long as in production) on a database of this test's own, the handoff
+queue and console accounts in the same database, and the live handoff streams in Redis under a
+prefix of this test's own. The last test kills the first process: it must stay last.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -20,12 +24,21 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
+import redis
+import yaml
+from rasa.core.lock_store import RedisLockStore
 from sqlalchemy.engine import make_url
 
 from assistant.console.accounts import AccountStore
 from assistant.console.schema import ensure_schema
 from assistant.sql import engine_for
-from assistant.stack import REPO_ROOT, Stack, free_ports, running_stack
+from assistant.stack import (
+    PRODUCTION_LOCK_LIFETIME,
+    REPO_ROOT,
+    Stack,
+    free_ports,
+    running_stack,
+)
 from tests.channels.chat import Chat, bot_text, new_session_id
 from tests.conftest import (
     MODEL_PATH,
@@ -40,6 +53,7 @@ pytestmark = pytest.mark.timeout(900)
 
 PASSWORD = secrets.token_urlsafe(16)
 LOCK_DB = "11"
+PRODUCTION_ENDPOINTS = REPO_ROOT / "deploy" / "endpoints.production.yml"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +89,7 @@ def _started(work: Path, url: str, redis_url: str, prefix: str) -> Iterator[tupl
         "FEEDBACK_DATABASE_URL": url,
         "ASSISTANT_CONTENT_DIR": str(content_with_kcc_always_open(work / "content")),
         "SANIC_PROXIES_COUNT": "1",
+        "TICKET_LOCK_LIFETIME": str(PRODUCTION_LOCK_LIFETIME),
         **SANDBOX_CREDENTIALS,
     }
     engine = engine_for(url)
@@ -95,7 +110,7 @@ def _started(work: Path, url: str, redis_url: str, prefix: str) -> Iterator[tupl
                         rasa_port=rasa_port,
                         action_port=action_port,
                         demo_port=demo_port,
-                        endpoints=REPO_ROOT / "deploy" / "endpoints.production.yml",
+                        endpoints=PRODUCTION_ENDPOINTS,
                         env_overrides={
                             **shared,
                             "WEBCHAT_ALLOWED_ORIGINS": demo,
@@ -210,22 +225,115 @@ async def test_the_resident_on_one_process_and_the_employee_on_the_other(
         await ws.close()
 
 
+async def _connect(http: aiohttp.ClientSession, stack: Stack) -> Chat:
+    url = stack.rasa_url.replace("http://", "ws://") + "/webhooks/webchat/ws"
+    headers = {"Origin": stack.demo_url.rstrip("/"), **resident_headers()}
+    return Chat(await http.ws_connect(url, headers=headers))
+
+
+async def _chat(http: aiohttp.ClientSession, stack: Stack, session: str) -> Chat:
+    chat = await _connect(http, stack)
+    await chat.hello(session)
+    return chat
+
+
+def _bots(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] == "bot"]
+
+
 async def test_a_message_resent_to_the_other_process_is_not_answered_twice(
     two_processes: tuple[Stack, Stack],
 ) -> None:
     """The widget resends what it has no ack for after reconnecting, maybe to the other
-    process (one was killed): the ids are shared through Redis, so nothing is answered twice."""
+    process: the ids are shared through Redis, so nothing is answered twice. A connection that
+    has not shown the answer yet gets it again from the tracker, the same messages."""
     session = new_session_id()
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        chats = []
-        for stack in two_processes:
-            url = stack.rasa_url.replace("http://", "ws://") + "/webhooks/webchat/ws"
-            headers = {"Origin": stack.demo_url.rstrip("/"), **resident_headers()}
-            chat = Chat(await http.ws_connect(url, headers=headers))
-            await chat.hello(session)
-            chats.append(chat)
+        chats = [await _chat(http, stack, session) for stack in two_processes]
         first = await chats[0].send_once("wat kost een rijbewijs", "resend-test-1")
-        assert [f for f in first if f["type"] == "bot"], first
+        assert _bots(first), first
         repeat = await chats[1].send_once("wat kost een rijbewijs", "resend-test-1")
-        assert repeat == [{"type": "ack", "id": "resend-test-1", "state": "done"}]
+        assert repeat == [*_bots(first), {"type": "ack", "id": "resend-test-1", "state": "done"}]
+        again = await chats[1].send_once("wat kost een rijbewijs", "resend-test-1")
+        assert again == [{"type": "ack", "id": "resend-test-1", "state": "done"}]
+
+
+async def _until(condition: Callable[[], Any], what: str, seconds: float = 60.0) -> Any:
+    """Poll `condition` (cheap: a Redis read) until it holds; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what} did not happen within {seconds:g} s"
+        await asyncio.sleep(0.05)  # a polling interval, not a wait for something to happen
+    return value
+
+
+async def test_a_message_resent_after_its_process_was_killed_mid_turn_is_answered_once(
+    two_processes: tuple[Stack, Stack], redis_url: str
+) -> None:
+    """The first process is killed in the middle of a resident's turn, before Rasa stored
+    anything of it; the widget sends the message again to the other process. While the killed
+    process's claim and conversation lock live, the copy is told to wait (`pending`); once
+    they expired (here: expired by the test, after checking they would within
+    TICKET_LOCK_LIFETIME) the copy is answered, and only once. Runs last: it kills a process."""
+    first_process, second_process = two_processes
+    session = new_session_id()
+    sender = f"webchat-{session}"
+    claim = f"webchat:answered:{sender}:killed-turn-1"
+    prefix = yaml.safe_load(PRODUCTION_ENDPOINTS.read_text(encoding="utf-8"))["lock_store"]
+    parts = urlsplit(redis_url)
+    locks = RedisLockStore(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 6379,
+        db=int(LOCK_DB),
+        key_prefix=prefix["key_prefix"],
+    )
+    shared = redis.Redis.from_url(redis_url)
+    timeout = aiohttp.ClientTimeout(total=120)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            doomed = await _chat(http, first_process, session)
+            # The conversation's lock, held as a slow turn on some process would hold it: the
+            # first process's turn waits for it, so it is surely under way when it is killed.
+            held = locks.issue_ticket(sender, PRODUCTION_LOCK_LIFETIME)
+            await doomed.send(
+                {"type": "message", "text": "wat kost een paspoort", "id": "killed-turn-1"}
+            )
+            assert await doomed.receive() == {"type": "typing", "active": True}
+            lock = await _until(
+                lambda: (found := locks.get_lock(sender)) and len(found.tickets) == 2 and found,
+                "the first process queueing for the conversation's lock",
+            )
+            killed_ticket = lock.tickets[-1]
+            first_process.kill("rasa")
+
+            resident = await _chat(http, second_process, session)
+            waiting = await resident.send_once("wat kost een paspoort", "killed-turn-1")
+            assert waiting == [{"type": "ack", "id": "killed-turn-1", "state": "pending"}]
+
+            # The killed process's claim and lock ticket would free themselves within
+            # TICKET_LOCK_LIFETIME: expire them now (and release the ticket held above).
+            assert 0 < shared.ttl(claim) <= PRODUCTION_LOCK_LIFETIME
+            assert killed_ticket.expires <= time.time() + PRODUCTION_LOCK_LIFETIME
+            shared.delete(claim)
+            locks.cleanup(sender, held)
+            locks.delete_lock(sender)
+
+            answered = await resident.send_once("wat kost een paspoort", "killed-turn-1")
+            assert "€" in bot_text(_bots(answered)), answered
+            assert answered[-1] == {"type": "ack", "id": "killed-turn-1", "state": "done"}
+            again = await resident.send_once("wat kost een paspoort", "killed-turn-1")
+            assert again == [{"type": "ack", "id": "killed-turn-1", "state": "done"}]
+
+            history = (await (await _connect(http, second_process)).hello(session))["messages"]
+            assert [m for m in history if m["role"] == "user"] == [
+                {"role": "user", "text": "wat kost een paspoort", "id": "killed-turn-1"}
+            ]
+            assert [m["id"] for m in history if m["role"] == "bot"] == [
+                f["id"] for f in _bots(answered)
+            ]
+    finally:
+        shared.delete(claim)
+        shared.close()
+        locks.delete_lock(sender)
+        locks.red.close()

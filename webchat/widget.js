@@ -763,11 +763,15 @@
     send({ type: "hello", session_id: sessionId, municipality: municipality || null });
   }
 
-  // Messages sent without an "ack" yet. A connection can drop after a message left and before
-  // its answer came (a server restarting, a mobile network): after reconnecting they are sent
-  // again with the same id, and the server answers each id once, whichever server it reaches.
+  // Messages sent without an "ack" yet, each {frame, text} (text: the bubble shown). A connection
+  // can drop after a message left and before its answer came (a server restarting or killed, a
+  // mobile network): after reconnecting, those the history shows were answered are done, the
+  // others are sent again with the same id, and the server answers each id once, whichever
+  // server it reaches.
   var outbox = [];
-  var RESEND_PENDING_MS = 15000; // an earlier copy is still being answered: ask again later
+  // An earlier copy is still being answered, or its server died (its claim expires within half
+  // a minute): ask again after this long.
+  var RESEND_PENDING_MS = 5000;
 
   function newMessageId() {
     var bytes = new Uint8Array(12);
@@ -779,15 +783,30 @@
       .join("");
   }
 
-  function resendOutbox() {
-    outbox.forEach(function (frame) {
-      send(frame);
+  // The ids of the resident's messages that a history shows: those were answered.
+  function answeredIds(items) {
+    var answered = {};
+    items.forEach(function (item) {
+      if (item.role === "user" && typeof item.id === "string") {
+        answered[item.id] = true;
+      }
+    });
+    return answered;
+  }
+
+  // After a history: what it shows was answered and leaves the outbox; the rest is sent again.
+  function resendOutbox(answered) {
+    outbox = outbox.filter(function (waiting) {
+      return !answered[waiting.frame.id];
+    });
+    outbox.forEach(function (waiting) {
+      send(waiting.frame);
     });
   }
 
   function acknowledged(frame) {
-    var waiting = outbox.filter(function (sent) {
-      return sent.id === frame.id;
+    var waiting = outbox.filter(function (entry) {
+      return entry.frame.id === frame.id;
     })[0];
     if (!waiting) {
       return;
@@ -795,7 +814,7 @@
     if (frame.state === "pending") {
       window.setTimeout(function () {
         if (outbox.indexOf(waiting) !== -1 && ready) {
-          send(waiting);
+          send(waiting.frame);
         }
       }, RESEND_PENDING_MS);
       return;
@@ -809,7 +828,7 @@
       showInputError(T.offline);
       return false;
     }
-    outbox.push(frame);
+    outbox.push({ frame: frame, text: shownText });
     residentStoppedTyping(true);
     if (handoffState === "none") {
       setBusy(true); // until the assistant's typing active:false; a person answers in their own time
@@ -848,10 +867,17 @@
       case "history": {
         ready = true;
         var items = Array.isArray(frame.messages) ? frame.messages : [];
+        var answered = answeredIds(items);
         if (shownCount === 0 || items.length < shownCount) {
-          // First load (or the server has a shorter story): the past, without announcing it.
+          // First load (or the server has a shorter story): the past, without announcing it;
+          // then the messages still waiting for an answer, which the history cannot show yet.
           clearTranscript();
           renderHistory(items, earlier);
+          outbox.forEach(function (waiting) {
+            if (!answered[waiting.frame.id]) {
+              log.appendChild(userMessage(waiting.text));
+            }
+          });
         } else if (items.length > shownCount) {
           // Answers that arrived while the connection was down.
           renderHistory(items.slice(shownCount), log);
@@ -864,7 +890,7 @@
           }
         }
         scrollToEnd();
-        resendOutbox();
+        resendOutbox(answered);
         break;
       }
       case "ack":
@@ -984,6 +1010,7 @@
   newButton.addEventListener("click", function () {
     sessionId = newSessionId();
     store(storageKey, sessionId);
+    outbox = []; // what waited belongs to the old conversation, not to the new one
     clearTranscript();
     showHandoff({ type: "handoff", state: "none" }); // the server sends the new state after the history
     conversationScore = null;

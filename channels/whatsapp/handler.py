@@ -31,7 +31,7 @@ from rasa.core.channels.channel import UserMessage
 
 from assistant.backends.errors import BackendError
 from assistant.handoff.runtime import handoff_for
-from assistant.settings import Settings
+from assistant.settings import TURN_TIMEOUT_SECONDS, Settings
 from assistant.transcript import current_session
 from channels.limits import MessageLimits
 from channels.text import InvalidText, resident_text
@@ -56,7 +56,6 @@ from channels.whatsapp.statuses import DeliveryStore
 
 logger = logging.getLogger(__name__)
 
-RESPONSE_TIMEOUT_SECONDS = 60.0
 TOO_FAST_NOTICE_SECONDS = 60
 # Rate limits count per conversation and per client address (channels/limits.py). Every
 # WhatsApp call comes from Meta's servers, so one address "whatsapp" would make all residents
@@ -197,7 +196,7 @@ class Handler:
 
     async def _ask_assistant(self, conversation: str, user_message: UserMessage) -> None:
         try:
-            await asyncio.wait_for(self.on_new_message(user_message), RESPONSE_TIMEOUT_SECONDS)
+            await asyncio.wait_for(self.on_new_message(user_message), TURN_TIMEOUT_SECONDS)
         except asyncio.TimeoutError:
             logger.error("whatsapp conversation %s: no answer in time", log_id(conversation))
             await self.sender.say(conversation, texts.UNAVAILABLE)

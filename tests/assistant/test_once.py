@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+import redis
 
 from assistant.once import (
+    PENDING,
     MemoryOnceStore,
     OnceStore,
     RedisOnceStore,
@@ -96,3 +98,27 @@ def test_the_key_is_the_confirming_message() -> None:
     assert confirmation_key("action_appointment_book", "conv", events) == (
         "action_appointment_book:conv:3.0"
     )
+
+
+async def test_a_claim_never_finished_frees_itself_after_the_pending_time(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """A caller whose work has a known upper bound sets how long its claims wait for it."""
+    now = [1000.0]
+    memory = MemoryOnceStore(clock=lambda: now[0], pending_seconds=25)
+    assert await memory.claim("turn:1") is None
+    now[0] += 24
+    assert await memory.claim("turn:1") == PENDING
+    now[0] += 2
+    assert await memory.claim("turn:1") is None, "its worker is gone: the key is free again"
+
+    shared = RedisOnceStore(redis_url, prefix=redis_prefix, pending_seconds=25)
+    try:
+        assert await shared.claim("turn:1") is None
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert 0 < client.ttl(f"{redis_prefix}turn:1") <= 25
+        finally:
+            client.close()
+    finally:
+        await shared.close()

@@ -12,6 +12,7 @@ import asyncio
 import threading
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -25,9 +26,11 @@ from tests.browser import (
     tab_to,
     wait,
 )
+from tests.channels.chat import Chat
 from tests.channels.widget import (
     ask,
     bot_messages,
+    busy,
     open_chat_with_keyboard,
     open_demo,
     rating_buttons,
@@ -35,6 +38,7 @@ from tests.channels.widget import (
     user_texts,
     wait_for_answer,
 )
+from tests.residents import resident_headers
 
 
 def test_keyboard_only_conversation_with_history_and_conversation_rating(
@@ -190,6 +194,7 @@ class TcpRelay:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._dropping: str | None = None  # "up" (browser to server) or "down"
         self.port = 0
 
     def __enter__(self) -> TcpRelay:
@@ -210,7 +215,15 @@ class TcpRelay:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
     def resume(self) -> None:
+        """Listen again, and forward everything both ways."""
+        self._dropping = None
         self._run(self._listen())
+
+    def drop(self, direction: str) -> None:
+        """From now on lose what travels "up" (the browser's frames never reach the server) or
+        "down" (the server's never reach the browser), the connections staying open: what a
+        network or server failing mid-message does."""
+        self._dropping = direction
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones."""
@@ -239,17 +252,20 @@ class TcpRelay:
             return
         self._writers.update({writer, up_writer})
 
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        async def pipe(
+            source: asyncio.StreamReader, sink: asyncio.StreamWriter, direction: str
+        ) -> None:
             try:
                 while data := await source.read(65536):
-                    sink.write(data)
-                    await sink.drain()
+                    if self._dropping != direction:
+                        sink.write(data)
+                        await sink.drain()
             except (ConnectionError, OSError):
                 pass
             finally:
                 sink.transport.abort()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, "up"), pipe(up_reader, writer, "down"))
         self._writers.difference_update({writer, up_writer})
 
 
@@ -274,6 +290,104 @@ def test_reconnects_after_the_connection_drops(browser, assistant_stack) -> None
         )
         assert len(css(browser, ".ga-message")) == shown  # the history was not shown twice
         ask(browser, "dank je wel")  # the focus stayed in the input all along
+
+
+# Records the frames the widget sends (WebSocket.send), so a test can tell what it sent again.
+RECORD_SENT_FRAMES = """
+window.sentFrames = [];
+var send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  window.sentFrames.push(JSON.parse(data));
+  return send.call(this, data);
+};
+"""
+
+
+def sent_frames(driver) -> list[dict]:
+    return driver.execute_script("return window.sentFrames;")
+
+
+def messages_sent(driver, text: str) -> list[dict]:
+    return [f for f in sent_frames(driver) if f["type"] == "message" and f.get("text") == text]
+
+
+def history_on_the_server(stack, session_id: str) -> list[dict]:
+    """The conversation's history as a second connection reads it."""
+
+    async def read() -> list[dict]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+            ws = await http.ws_connect(
+                stack.rasa_url.replace("http://", "ws://") + "/webhooks/webchat/ws",
+                headers={"Origin": stack.demo_url.rstrip("/"), **resident_headers()},
+            )
+            history = await Chat(ws).hello(session_id)
+            await ws.close()
+            return history["messages"]
+
+    return asyncio.run(read())
+
+
+def test_a_message_lost_with_the_connection_is_sent_again_and_answered_once(
+    browser, assistant_stack
+) -> None:
+    with TcpRelay(assistant_stack.rasa_url) as relay:
+        open_demo(browser, f"{assistant_stack.demo_url}?rasa={relay.url}")
+        browser.execute_script(RECORD_SENT_FRAMES)
+        open_chat_with_keyboard(browser)
+        ask(browser, "hallo")
+        before = len(bot_messages(browser))
+
+        relay.drop("up")  # the question leaves the browser and never arrives
+        press(browser, "wat kost een paspoort", Keys.ENTER)
+        wait(browser, lambda d: messages_sent(d, "wat kost een paspoort"))
+        relay.cut()
+        relay.resume()
+
+        wait_for_answer(browser, before)
+        (first, again) = messages_sent(browser, "wat kost een paspoort")
+        assert first["id"] == again["id"], "sent again with the same id"
+        assert user_texts(browser) == ["hallo", "wat kost een paspoort"]  # its bubble once
+        shown = [message.text for message in bot_messages(browser)]
+
+        browser.refresh()  # the stored conversation: the question once, answered once
+        wait(browser, lambda d: css(d, ".ga-launcher"))
+        open_chat_with_keyboard(browser)
+        wait(browser, lambda d: [m.text for m in bot_messages(d)] == shown, "not as shown live")
+        assert user_texts(browser) == ["hallo", "wat kost een paspoort"]
+
+
+def test_a_message_answered_while_the_connection_was_down_is_not_sent_again(
+    browser, assistant_stack
+) -> None:
+    with TcpRelay(assistant_stack.rasa_url) as relay:
+        open_demo(browser, f"{assistant_stack.demo_url}?rasa={relay.url}")
+        browser.execute_script(RECORD_SENT_FRAMES)
+        open_chat_with_keyboard(browser)
+        ask(browser, "hallo")
+        before = len(bot_messages(browser))
+        (hello,) = [f for f in sent_frames(browser) if f["type"] == "hello"]
+
+        relay.drop("down")  # the question arrives; its answer and ack never come back
+        press(browser, "wat kost een paspoort", Keys.ENTER)
+        wait(
+            browser,
+            lambda d: any(
+                item.get("text") == "wat kost een paspoort"
+                for item in history_on_the_server(assistant_stack, hello["session_id"])
+            ),
+            "the question was not answered on the server",
+        )
+        relay.cut()
+        relay.resume()
+
+        # The history after reconnecting shows the answer; the widget does not ask again.
+        wait(browser, lambda d: len(bot_messages(d)) > before and not busy(d))
+        frames = sent_frames(browser)
+        assert [f["type"] for f in frames].count("hello") == 2, "it reconnected"
+        (question,) = messages_sent(browser, "wat kost een paspoort")
+        history = history_on_the_server(assistant_stack, hello["session_id"])
+        assert [item.get("id") for item in history if item["role"] == "user"][-1] == question["id"]
+        assert user_texts(browser) == ["hallo", "wat kost een paspoort"]
 
 
 def test_informative_answers_get_a_compact_rating_greetings_none(browser, assistant_stack) -> None:
