@@ -52,7 +52,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as a file (python scripts/bench.py), not as a module
 
 from assistant.settings import ConfigError, load_settings  # noqa: E402
-from assistant.stack import StackError, free_ports, running_stack  # noqa: E402
+from assistant.stack import StackError, free_ports  # noqa: E402
 from scripts.bench_kill import (  # noqa: E402
     KILL_AT,
     KILL_THINK_TIME,
@@ -68,6 +68,7 @@ from scripts.bench_load import (  # noqa: E402
     merged,
     open_loop,
     require_loopback,
+    stack_for_load,
     warm_up,
 )
 from scripts.bench_machine import CpuMeter, settle  # noqa: E402
@@ -656,14 +657,8 @@ def _assistant(args: argparse.Namespace, run: Run) -> Iterator[tuple[str, Any]]:
         yield args.url, None
         return
     print(f"Starting the assistant ({args.profile} profile) on free ports...", flush=True)
-    rasa_port, action_port, demo_port = free_ports(3)
-    with running_stack(
+    with stack_for_load(
         MODEL_PATH,
-        rasa_port=rasa_port,
-        action_port=action_port,
-        demo_port=demo_port,
-        # Each simulated resident's X-Forwarded-For counts as their address (rate limits).
-        env_overrides={"SANIC_PROXIES_COUNT": "1"},
         profile=args.profile,
         sanic_workers=args.sanic_workers,
         action_workers=args.action_workers,

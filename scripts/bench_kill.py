@@ -48,8 +48,15 @@ from typing import Any
 
 import aiohttp
 
-from assistant.stack import free_ports, rasa_name, running_stack
-from scripts.bench_load import Script, _bounded, require_loopback, resident_address, warm_up
+from assistant.stack import rasa_name
+from scripts.bench_load import (
+    Script,
+    require_loopback,
+    resident_address,
+    run_bounded,
+    stack_for_load,
+    warm_up,
+)
 
 # A third of the way in: a steady state before the kill, and time to recover after it.
 KILL_AT = 1 / 3
@@ -393,7 +400,7 @@ async def _read_histories(test: _Test, residents: list[_Resident], seconds: floa
         for session, address in resident.sessions
         if session in by_session
     ]
-    await _bounded(jobs, test.loop.time() + seconds, test.loop)
+    await run_bounded(jobs, test.loop.time() + seconds, test.loop)
 
 
 async def kill_test(
@@ -438,7 +445,7 @@ async def kill_test(
         jobs = [asyncio.ensure_future(p.run(scripts, duration, seed)) for p in people]
         jobs.append(asyncio.ensure_future(killer()))
         # The last message may start just before the end and take until its own deadline.
-        result.hit_deadline = await _bounded(
+        result.hit_deadline = await run_bounded(
             jobs, test.loop.time() + duration + give_up_after + HANDSHAKE_SECONDS, test.loop
         )
         for person in people:
@@ -489,14 +496,8 @@ def run_against_the_assistant(
     retry of the widget before it counts as lost.
     """
     run = KillRun()
-    rasa_port, action_port, demo_port = free_ports(3)
-    with running_stack(
+    with stack_for_load(
         model,
-        rasa_port=rasa_port,
-        action_port=action_port,
-        demo_port=demo_port,
-        # Each simulated resident's X-Forwarded-For counts as their address (rate limits).
-        env_overrides={"SANIC_PROXIES_COUNT": "1"},
         profile="production",
         sanic_workers=sanic_workers,
         action_workers=action_workers,

@@ -29,12 +29,15 @@ import random
 import statistics
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+
+from assistant.stack import Stack, free_ports, running_stack
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 DEFAULT_THINK_TIME = (2.0, 8.0)  # seconds a resident reads and types between turns
@@ -271,12 +274,29 @@ class _Target:
         return None, not replies
 
 
+@contextlib.contextmanager
+def stack_for_load(model: Path, **options: Any) -> Iterator[Stack]:
+    """The assistant (assistant/stack.py) on free ports for a load. Rasa trusts one proxy, so
+    each simulated resident's X-Forwarded-For counts as their address in the rate limits.
+    `options` go to running_stack (profile, workers, instances)."""
+    rasa_port, action_port, demo_port = free_ports(3)
+    with running_stack(
+        model,
+        rasa_port=rasa_port,
+        action_port=action_port,
+        demo_port=demo_port,
+        env_overrides={"SANIC_PROXIES_COUNT": "1"},
+        **options,
+    ) as stack:
+        yield stack
+
+
 def resident_address(number: int) -> str:
     """A private address per conversation (reported in a header, never contacted)."""
     return f"10.{(number >> 16) & 255}.{(number >> 8) & 255}.{number & 255}"
 
 
-async def _bounded(
+async def run_bounded(
     jobs: list[asyncio.Task[None]], deadline: float, loop: asyncio.AbstractEventLoop
 ) -> bool:
     """Wait for `jobs` until `deadline` (loop time); cancel the rest. True when cut off."""
@@ -344,7 +364,7 @@ async def closed_loop(
             result.conversations += await conversation(script, next(numbers))
 
     jobs = [asyncio.ensure_future(resident(n)) for n in range(residents)]
-    result.hit_deadline = await _bounded(jobs, stop_sending + timeout + DEADLINE_SLACK, loop)
+    result.hit_deadline = await run_bounded(jobs, stop_sending + timeout + DEADLINE_SLACK, loop)
     result.elapsed = loop.time() - started
     return result
 
@@ -398,7 +418,9 @@ async def open_loop(
         result.conversations += answered_all
 
     jobs = [asyncio.ensure_future(conversation(p)) for p in plan]
-    result.hit_deadline = await _bounded(jobs, started + duration + timeout + DEADLINE_SLACK, loop)
+    result.hit_deadline = await run_bounded(
+        jobs, started + duration + timeout + DEADLINE_SLACK, loop
+    )
     result.elapsed = max(duration, loop.time() - started)
     # Messages never sent because the phase was cut off count as unanswered too.
     sent = len(result.samples)

@@ -29,9 +29,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))  # run as a file (python scripts/profile_turn.py)
 
-from assistant.stack import StackError, free_ports, running_stack  # noqa: E402
+from assistant.stack import StackError  # noqa: E402
 from scripts.bench import MODEL_PATH, SCRIPTS  # noqa: E402
-from scripts.bench_load import closed_loop, warm_up  # noqa: E402
+from scripts.bench_load import closed_loop, stack_for_load, warm_up  # noqa: E402
 from scripts.bench_machine import cpu_seconds, pids_named  # noqa: E402
 
 # (stage, frames that mark it as "function (path ending)"), innermost first: a sample counts
@@ -145,18 +145,10 @@ def py_spy() -> str:
 
 
 def measure(duration: float, concurrency: int, keep: Path | None) -> Profile:
-    rasa_port, action_port, demo_port = free_ports(3)
     print("Starting the assistant (production profile, one Rasa worker)...", flush=True)
     with (
-        running_stack(
-            MODEL_PATH,
-            rasa_port=rasa_port,
-            action_port=action_port,
-            demo_port=demo_port,
-            env_overrides={"SANIC_PROXIES_COUNT": "1"},
-            profile="production",
-            sanic_workers=1,
-            action_workers=1,
+        stack_for_load(
+            MODEL_PATH, profile="production", sanic_workers=1, action_workers=1
         ) as stack,
         tempfile.TemporaryDirectory() as scratch,
     ):
