@@ -14,6 +14,7 @@ file as well.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -410,7 +411,7 @@ def test_production_endpoints_use_postgres_tracker_and_redis_lock_store(
     tracker = endpoints["tracker_store"]
     assert tracker["type"] == "assistant.tracker_store.PostgresTrackerStore"
     assert tracker["dialect"] == "postgresql"
-    assert endpoints["lock_store"]["type"] == "redis"
+    assert endpoints["lock_store"]["type"] == "assistant.lock_store.RedisTicketLockStore"
     for section in (tracker, endpoints["lock_store"]):
         assert RASA_VARIABLE.fullmatch(str(section["password"])), "password from the environment"
     # Rasa fills ${NAME} from the rasa container's environment: each one must be set there.
@@ -440,6 +441,7 @@ async def test_production_stores_keep_conversations_and_locks_for_every_rasa_ins
     postgres_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two Rasa instances reading deploy/endpoints.production.yml share conversations and locks."""
+    import redis
     from rasa.core.lock_store import LockStore
     from rasa.core.tracker_store import TrackerStore
     from rasa.core.utils import AvailableEndpoints
@@ -447,6 +449,7 @@ async def test_production_stores_keep_conversations_and_locks_for_every_rasa_ins
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
+    from assistant.lock_store import RedisTicketLockStore
     from assistant.tracker_store import PostgresTrackerStore
 
     for name, value in _production_env(postgres_url, redis_url).items():
@@ -469,16 +472,27 @@ async def test_production_stores_keep_conversations_and_locks_for_every_rasa_ins
         LockStore.create(endpoints.lock_store),
         LockStore.create(endpoints.lock_store),
     )
-    assert type(locks_a).__name__ == "RedisLockStore"
+    assert type(locks_a) is RedisTicketLockStore
+    order: list[str] = []
+
+    async def second_instance() -> None:
+        async with locks_b.lock(sender):
+            order.append("b")
+
+    _, queue, _ = locks_b.keys(sender)
+    lock_db = redis.Redis.from_url(redis_url)
     try:
         async with locks_a.lock(sender):
-            waiting = locks_b.issue_ticket(sender)
-            assert locks_b.get_lock(sender).is_locked(waiting), "the other instance must wait"
-        assert not locks_b.get_lock(sender).is_locked(waiting), "released for the other instance"
-        locks_b.cleanup(sender, waiting)
-        assert locks_b.get_lock(sender) is None, "no lock is left behind"
+            waiting = asyncio.create_task(second_instance())
+            while lock_db.zcard(queue) < 2:  # until b has its ticket and waits
+                await asyncio.sleep(0.01)
+            order.append("a")
+        await asyncio.wait_for(waiting, 30)
+        assert order == ["a", "b"], "the other instance waits for the lock"
     finally:
-        locks_a.delete_lock(sender)
+        lock_db.close()
+        await locks_a.close()
+        await locks_b.close()
 
 
 # --- Docker's own validation, where the CLI exists ---------------------------------------------

@@ -26,11 +26,12 @@ import aiohttp
 import pytest
 import redis
 import yaml
-from rasa.core.lock_store import RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import make_url
 
 from assistant.console.accounts import AccountStore
 from assistant.console.schema import ensure_schema
+from assistant.lock_store import RedisTicketLockStore
 from assistant.sql import engine_for
 from assistant.stack import (
     PRODUCTION_LOCK_LIFETIME,
@@ -280,31 +281,50 @@ async def test_a_message_resent_after_its_process_was_killed_mid_turn_is_answere
     session = new_session_id()
     sender = f"webchat-{session}"
     claim = f"webchat:answered:{sender}:killed-turn-1"
-    prefix = yaml.safe_load(PRODUCTION_ENDPOINTS.read_text(encoding="utf-8"))["lock_store"]
+    section = yaml.safe_load(PRODUCTION_ENDPOINTS.read_text(encoding="utf-8"))["lock_store"]
     parts = urlsplit(redis_url)
-    locks = RedisLockStore(
+    locks = RedisTicketLockStore(
+        EndpointConfig(
+            url=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            db=LOCK_DB,
+            key_prefix=section["key_prefix"],
+        )
+    )
+    _, queue, expiry = locks.keys(sender)
+    shared = redis.Redis.from_url(redis_url)
+    lock_keys = redis.Redis(
         host=parts.hostname or "127.0.0.1",
         port=parts.port or 6379,
         db=int(LOCK_DB),
-        key_prefix=prefix["key_prefix"],
+        password=parts.password,
     )
-    shared = redis.Redis.from_url(redis_url)
     timeout = aiohttp.ClientTimeout(total=120)
+    release = asyncio.Event()
+    holding = asyncio.Event()
+
+    async def slow_turn() -> None:
+        async with locks.lock(sender, lock_lifetime=PRODUCTION_LOCK_LIFETIME):
+            holding.set()
+            await release.wait()
+
+    held = asyncio.create_task(slow_turn())
     try:
         async with aiohttp.ClientSession(timeout=timeout) as http:
             doomed = await _chat(http, first_process, session)
             # The conversation's lock, held as a slow turn on some process would hold it: the
             # first process's turn waits for it, so it is surely under way when it is killed.
-            held = locks.issue_ticket(sender, PRODUCTION_LOCK_LIFETIME)
+            await asyncio.wait_for(holding.wait(), 30)
             await doomed.send(
                 {"type": "message", "text": "wat kost een paspoort", "id": "killed-turn-1"}
             )
             assert await doomed.receive() == {"type": "typing", "active": True}
-            lock = await _until(
-                lambda: (found := locks.get_lock(sender)) and len(found.tickets) == 2 and found,
+            await _until(
+                lambda: lock_keys.zcard(queue) == 2,
                 "the first process queueing for the conversation's lock",
             )
-            killed_ticket = lock.tickets[-1]
+            (killed_ticket,) = lock_keys.zrange(queue, 1, 1)
+            killed_expires = float(lock_keys.hget(expiry, killed_ticket)) / 1000
             first_process.kill("rasa")
 
             resident = await _chat(http, second_process, session)
@@ -314,10 +334,11 @@ async def test_a_message_resent_after_its_process_was_killed_mid_turn_is_answere
             # The killed process's claim and lock ticket would free themselves within
             # TICKET_LOCK_LIFETIME: expire them now (and release the ticket held above).
             assert 0 < shared.ttl(claim) <= PRODUCTION_LOCK_LIFETIME
-            assert killed_ticket.expires <= time.time() + PRODUCTION_LOCK_LIFETIME
+            assert killed_expires <= time.time() + PRODUCTION_LOCK_LIFETIME
             shared.delete(claim)
-            locks.cleanup(sender, held)
-            locks.delete_lock(sender)
+            lock_keys.zrem(queue, killed_ticket)
+            release.set()
+            await asyncio.wait_for(held, 30)
 
             answered = await resident.send_once("wat kost een paspoort", "killed-turn-1")
             assert "€" in bot_text(_bots(answered)), answered
@@ -333,7 +354,10 @@ async def test_a_message_resent_after_its_process_was_killed_mid_turn_is_answere
                 f["id"] for f in _bots(answered)
             ]
     finally:
+        release.set()
+        await asyncio.wait_for(held, 30)
         shared.delete(claim)
         shared.close()
-        locks.delete_lock(sender)
-        locks.red.close()
+        lock_keys.delete(*locks.keys(sender))
+        lock_keys.close()
+        await locks.close()
