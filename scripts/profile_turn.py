@@ -37,7 +37,7 @@ from scripts.bench_machine import cpu_seconds, pids_named  # noqa: E402
 # (stage, frames that mark it as "function (path ending)"), innermost first: a sample counts
 # for the first stage, walking from the sampled function outwards, whose frame is on its stack.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("lock store (Redis)", ("lock (rasa/core/lock_store.py)",)),
+    ("lock store (Redis)", ("lock (rasa/core/lock_store.py)", "lock (assistant/lock_store.py)")),
     (
         "tracker store: read and rebuild",
         (
@@ -45,7 +45,10 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "retrieve_full_tracker (rasa/core/tracker_store.py)",
         ),
     ),
-    ("tracker store: write", ("save (rasa/core/tracker_store.py)",)),
+    (
+        "tracker store: write",
+        ("save (rasa/core/tracker_store.py)", "save (assistant/tracker_store.py)"),
+    ),
     (
         "NLU graph (spaCy, featurizers, DIET)",
         ("_parse_message_with_graph (rasa/core/processor.py)",),
